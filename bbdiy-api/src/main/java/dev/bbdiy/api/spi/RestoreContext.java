@@ -1,0 +1,37 @@
+package dev.bbdiy.api.spi;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import java.nio.file.Path;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/** What a provider restores from and into. */
+public interface RestoreContext {
+  /** Returns the backup being restored. */
+  BackupId backupId();
+
+  /** Returns the artifact this provider made at backup time, as the manifest recorded it. */
+  Artifact artifact();
+
+  /**
+   * Returns where the engine extracted this artifact's files (for a database dump, a temporary directory), or
+   * {@code null} before extraction ({@link BackupSource#preflightRestore}) and for artifacts without files.
+   */
+  @Nullable Path source();
+
+  /** Returns the home directory to restore into, or {@code null} if the home is not restored. */
+  @Nullable Path targetHome();
+
+  /** Returns where each data store (by its original path) is restored. */
+  Map<Path, Path> targetDataStores();
+
+  /** Returns the database to restore into, or {@code null} if the database is not restored. */
+  @Nullable String targetDatabase();
+
+  /** Returns where to report progress. */
+  ProgressReporter progress();
+
+  /** Returns the run's cancellation signal. */
+  CancellationSignal cancellation();
+}

@@ -1,0 +1,22 @@
+package dev.bbdiy.api.spi;
+
+/** The type of a {@link Setting}'s value, as written in configuration. */
+public enum SettingType {
+  /** Any text. */
+  STRING,
+  /** A whole number. */
+  INTEGER,
+  /** {@code true} or {@code false} (also {@code yes}/{@code no}, {@code 1}/{@code 0}). */
+  BOOLEAN,
+  /** A file system path. */
+  PATH,
+  /** A duration: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 1d}, ISO-8601 {@code PT5M}, or seconds. */
+  DURATION,
+  /** A comma- or whitespace-separated list. */
+  LIST,
+  /**
+   * A secret, never logged or shown. Also accepted as {@code <key>.file=<path>}: the first line of the file,
+   * so the secret need not sit in the configuration.
+   */
+  SECRET
+}
