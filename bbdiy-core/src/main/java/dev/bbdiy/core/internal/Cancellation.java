@@ -1,0 +1,111 @@
+package dev.bbdiy.core.internal;
+
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CancellationSignal;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The cancellation of one run. {@link #cancel} runs the registered actions (which stop child processes) and
+ * interrupts the threads currently inside an {@link #interruptible() interruptible section}; threads outside
+ * one, such as the thread unlocking Bitbucket, are never interrupted.
+ */
+public final class Cancellation implements CancellationSignal {
+  private final Object lock = new Object();
+  private final List<Runnable> actions = new ArrayList<>();
+  private final Set<Thread> interruptible = new LinkedHashSet<>();
+  private volatile @Nullable String reason;
+
+  /** Returns a signal that is never cancelled, for cleanup work that must run to its end. */
+  public static Cancellation never() {
+    return new Cancellation();
+  }
+
+  /** Cancels the run. Only the first call has an effect; returns whether it was that call. */
+  public boolean cancel(String why) {
+    List<Runnable> toRun;
+    synchronized (lock) {
+      if (reason != null) {
+        return false;
+      }
+      reason = why;
+      toRun = new ArrayList<>(actions);
+      actions.clear();
+      for (Thread t : interruptible) {
+        t.interrupt();
+      }
+    }
+    for (Runnable r : toRun) {
+      try {
+        r.run();
+      } catch (RuntimeException ignored) {
+        // one failing stop action must not keep the others from running
+      }
+    }
+    return true;
+  }
+
+  @Override
+  public boolean isCancelled() {
+    return reason != null;
+  }
+
+  @Override
+  public @Nullable String reason() {
+    return reason;
+  }
+
+  @Override
+  public void throwIfCancelled() {
+    String r = reason;
+    if (r != null) {
+      throw new BbdiyException(ErrorCode.INTERRUPTED, "Cancelled: " + r);
+    }
+  }
+
+  @Override
+  public Registration onCancel(Runnable action) {
+    synchronized (lock) {
+      if (reason == null) {
+        actions.add(action);
+        return () -> {
+          synchronized (lock) {
+            actions.remove(action);
+          }
+        };
+      }
+    }
+    action.run();
+    return () -> {};
+  }
+
+  /**
+   * Marks the current thread interruptible by {@link #cancel} until the returned section is closed. Closing it
+   * clears an interrupt the cancellation delivered, so it cannot leak into later, uninterruptible work.
+   */
+  public Section interruptible() {
+    Thread current = Thread.currentThread();
+    synchronized (lock) {
+      interruptible.add(current);
+      if (reason != null) {
+        current.interrupt();
+      }
+    }
+    return () -> {
+      synchronized (lock) {
+        interruptible.remove(current);
+      }
+      Thread.interrupted();
+    };
+  }
+
+  /** An interruptible section; see {@link #interruptible()}. */
+  public interface Section extends AutoCloseable {
+    @Override
+    void close();
+  }
+}

@@ -1,0 +1,242 @@
+package dev.bbdiy.core.internal.archive;
+
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.api.VerifyResult;
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.ExtractResult;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.core.internal.SecureFiles;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Stores backups as {@code <id>.tar.zst} (or {@code .tar.gz}, {@code .tar}) files in a directory, each with a
+ * {@code <file>.summary.json} sidecar. Writes go to a hidden {@code .partial} file (0600) that is renamed into
+ * place only once complete and forced to disk, so an interrupted run never leaves an archive that looks whole.
+ * Archives of Atlassian's scripts in the same directory are listed and can be restored.
+ */
+public final class TarArchiver implements Archiver {
+  private final Path dir;
+  private final TarFormat format;
+  private final Path tempDir;
+
+  public TarArchiver(Path dir, TarFormat format, Path tempDir) {
+    this.dir = dir.toAbsolutePath().normalize();
+    this.format = format;
+    this.tempDir = tempDir;
+  }
+
+  /** Returns the directory archives are stored in. */
+  public Path directory() {
+    return dir;
+  }
+
+  @Override
+  public boolean compresses() {
+    return format.compression() != Compression.NONE;
+  }
+
+  @Override
+  public void preflight(RunContext context) {
+    try {
+      SecureFiles.createPrivateDirectories(dir);
+      if (!Files.isWritable(dir)) {
+        throw BbdiyException.configuration("The archive directory " + dir + " is not writable by this user");
+      }
+    } catch (IOException e) {
+      throw BbdiyException.configuration("Cannot create the archive directory " + dir + ": " + e.getMessage());
+    }
+  }
+
+  @Override
+  public StoredBackup store(BackupContent content, RunContext ctx) {
+    BackupId id = content.summary().id();
+    String name = id.value() + format.compression().extension();
+    Path target = dir.resolve(name);
+    Path sidecar = dir.resolve(name + TarFormat.SIDECAR_SUFFIX);
+    Path partial = dir.resolve("." + name + ".partial-" + ProcessHandle.current().pid());
+    boolean sidecarWritten = false;
+    try {
+      SecureFiles.createPrivateDirectories(dir);
+      removeStalePartials();
+      if (find(id).isPresent()) {
+        throw BbdiyException.refused("A backup named " + id + " already exists in " + dir + "; not replacing it");
+      }
+      TarFormat.Written written;
+      FileChannel ch = SecureFiles.createPrivate(partial);
+      written = format.write(Channels.newOutputStream(ch), content, tempDir, ctx);
+      try (FileChannel sync = FileChannel.open(partial, StandardOpenOption.WRITE)) {
+        sync.force(true);
+      }
+      SecureFiles.writeAtomically(sidecar, format.sidecar(written));
+      sidecarWritten = true;
+      publish(partial, target);
+      return new StoredBackup(id, target.toString(), format.formatName(), written.size(), Instant.now(),
+          written.summary());
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(partial);
+      if (sidecarWritten && !Files.exists(target)) {
+        deleteQuietly(sidecar);
+      }
+      throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "tar: cannot store " + target);
+    }
+  }
+
+  /** Moves the finished file into place without ever replacing an existing one. */
+  private static void publish(Path partial, Path target) throws IOException {
+    try {
+      Files.createLink(target, partial);
+      Files.delete(partial);
+    } catch (FileAlreadyExistsException e) {
+      throw BbdiyException.refused("A backup file " + target + " appeared while this one was written");
+    } catch (UnsupportedOperationException | IOException e) {
+      if (Files.exists(target)) {
+        throw e;
+      }
+      Files.move(partial, target);
+    }
+    SecureFiles.forceDirectory(target.getParent());
+  }
+
+  private void removeStalePartials() throws IOException {
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, ".*.partial-*")) {
+      for (Path p : stream) {
+        String n = p.getFileName().toString();
+        long pid;
+        try {
+          pid = Long.parseLong(n.substring(n.lastIndexOf('-') + 1));
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          continue;
+        }
+        deleteQuietly(p);
+      }
+    }
+  }
+
+  @Override
+  public List<StoredBackup> list() {
+    List<StoredBackup> out = new ArrayList<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+      for (Path p : stream) {
+        String n = p.getFileName().toString();
+        Compression c = Compression.ofFileName(n);
+        if (n.startsWith(".") || c == null || !Files.isRegularFile(p)) {
+          continue;
+        }
+        String idText = n.substring(0, n.length() - extensionOf(n).length());
+        BackupId id;
+        try {
+          id = new BackupId(idText);
+        } catch (IllegalArgumentException e) {
+          continue;
+        }
+        TarFormat.Sidecar sidecar = readSidecar(p);
+        Instant stored = Files.getLastModifiedTime(p).toInstant();
+        out.add(new StoredBackup(id, p.toString(), extensionOf(n).substring(1), Files.size(p), stored,
+            sidecar == null ? null : sidecar.summary()));
+      }
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot list " + dir + ": " + e.getMessage(), e);
+    }
+    out.sort(Comparator.comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
+        .thenComparing(StoredBackup::id).reversed());
+    return out;
+  }
+
+  private static String extensionOf(String name) {
+    for (String ext : List.of(".tar.zst", ".tzst", ".tar.gz", ".tgz", ".tar")) {
+      if (name.endsWith(ext)) {
+        return ext;
+      }
+    }
+    return "";
+  }
+
+  private static TarFormat.@Nullable Sidecar readSidecar(Path archive) {
+    Path sidecar = archive.resolveSibling(archive.getFileName() + TarFormat.SIDECAR_SUFFIX);
+    try {
+      return TarFormat.parseSidecar(Files.readAllBytes(sidecar));
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private Path file(BackupId id) {
+    Optional<StoredBackup> b = find(id);
+    if (b.isEmpty()) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in " + dir + "; 'bbdiy list' shows"
+          + " the backups there");
+    }
+    return Path.of(b.get().location());
+  }
+
+  @Override
+  public VerifyResult verify(BackupId id, RunContext ctx) {
+    Path file = file(id);
+    try {
+      InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
+      return TarFormat.verify(id, in, readSidecar(file), tempDir, ctx);
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
+    Path file = file(id);
+    try {
+      InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
+      return TarFormat.extract(id, in, plan, tempDir, ctx);
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void delete(BackupId id) {
+    Path file = file(id);
+    try {
+      Files.delete(file);
+      Files.deleteIfExists(file.resolveSibling(file.getFileName() + TarFormat.SIDECAR_SUFFIX));
+      SecureFiles.forceDirectory(dir);
+    } catch (NoSuchFileException e) {
+      // already gone
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot delete " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException ignored) {
+      // best effort: a stale partial is removed by the next run
+    }
+  }
+}

@@ -1,0 +1,233 @@
+package dev.bbdiy.core.internal.archive;
+
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupSummary;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ProgressReporter;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Writes a backup as a tar stream in one pass: entries in canonical order, each file hashed with SHA-256 while it
+ * is copied, and {@code manifest.json} (summary and every entry) as the last entry. Memory stays constant: the
+ * entry list goes to a temporary file until the manifest is written.
+ *
+ * <p>Entries are POSIX tar (PAX headers for long and non-ASCII names and large numbers), numeric owners only,
+ * whole-second modification times, symbolic links as links. Special files are skipped with a warning.
+ */
+public final class TarBackupWriter implements Closeable {
+  private static final int BUFFER = 1 << 20;
+
+  private final OutputStream out;
+  private final TarArchiveOutputStream tar;
+  private final Path entriesFile;
+  private final DataOutputStream entries;
+  private final ProgressReporter progress;
+  private final CancellationSignal cancellation;
+  private final MessageDigest sha256;
+  private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+  private long files;
+  private long bytes;
+  private long entryCount;
+  private boolean finished;
+
+  /**
+   * Starts a writer.
+   *
+   * @param out where the (already compressing) tar stream goes; closed by {@link #close()}
+   * @param tempDir where the temporary entry list is kept
+   */
+  public TarBackupWriter(OutputStream out, Path tempDir, ProgressReporter progress, CancellationSignal cancellation)
+      throws IOException {
+    this.out = out;
+    this.tar = new TarArchiveOutputStream(out, TarConstants.DEFAULT_RCDSIZE * 20, "UTF-8");
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    tar.setAddPaxHeadersForNonAsciiNames(true);
+    Files.createDirectories(tempDir);
+    this.entriesFile = Files.createTempFile(tempDir, "entries-", ".bin");
+    this.entries = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entriesFile), 1 << 16));
+    this.progress = progress;
+    this.cancellation = cancellation;
+    try {
+      this.sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Adds the entries under {@code roots} (relative paths below {@code base}) and their ancestors. */
+  public void add(Path base, List<String> roots) throws IOException {
+    new TreeWalker(cancellation).walk(base, roots, this::addEntry);
+  }
+
+  /** Returns the regular files written so far. */
+  public long files() {
+    return files;
+  }
+
+  /** Returns the content bytes written so far. */
+  public long bytes() {
+    return bytes;
+  }
+
+  private void addEntry(Path path, String rel, FileMeta meta) throws IOException {
+    switch (meta.type()) {
+      case FILE:
+        addFile(path, rel, meta);
+        break;
+      case DIRECTORY: {
+        TarArchiveEntry e = entry(rel + "/", TarConstants.LF_DIR, meta, 040000);
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+        record(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(), meta.mtimeSeconds(), null));
+        break;
+      }
+      case SYMLINK: {
+        String target = Files.readSymbolicLink(path).toString();
+        TarArchiveEntry e = entry(rel, TarConstants.LF_SYMLINK, meta, 0120000);
+        e.setLinkName(target);
+        tar.putArchiveEntry(e);
+        tar.closeArchiveEntry();
+        record(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(), target));
+        break;
+      }
+      default:
+        progress.warning("skipped " + rel + ": not a regular file, directory or symbolic link");
+    }
+  }
+
+  private void addFile(Path path, String rel, FileMeta meta) throws IOException {
+    TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, meta, 0100000);
+    e.setSize(meta.size());
+    tar.putArchiveEntry(e);
+    sha256.reset();
+    long remaining = meta.size();
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+      while (remaining > 0) {
+        buffer.clear();
+        if (remaining < BUFFER) {
+          buffer.limit((int) remaining);
+        }
+        int n = ch.read(buffer);
+        if (n < 0) {
+          throw changed(rel, "shrank");
+        }
+        sha256.update(buffer.array(), 0, n);
+        tar.write(buffer.array(), 0, n);
+        remaining -= n;
+        bytes += n;
+      }
+      buffer.clear().limit(1);
+      if (ch.read(buffer) > 0) {
+        throw changed(rel, "grew");
+      }
+    }
+    tar.closeArchiveEntry();
+    files++;
+    record(new EntryRecord(rel, FileMeta.Type.FILE, meta.size(), sha256.digest(), meta.mode(), meta.mtimeSeconds(),
+        null));
+    if ((files & 63) == 0) {
+      cancellation.throwIfCancelled();
+      progress.progress("archived " + files + " files", bytes, -1, "bytes");
+    }
+  }
+
+  private static BbdiyException changed(String rel, String how) {
+    return new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: " + rel
+        + " " + how + ". Nothing may write to the working directory during a backup.");
+  }
+
+  private static TarArchiveEntry entry(String name, byte linkFlag, FileMeta meta, int typeBits) {
+    TarArchiveEntry e = new TarArchiveEntry(name, linkFlag, false);
+    e.setMode(typeBits | meta.mode());
+    e.setModTime(FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS));
+    e.setUserName("");
+    e.setGroupName("");
+    if (meta.uid() >= 0) {
+      e.setUserId((long) meta.uid());
+    }
+    if (meta.gid() >= 0) {
+      e.setGroupId((long) meta.gid());
+    }
+    return e;
+  }
+
+  private void record(EntryRecord r) throws IOException {
+    r.writeTo(entries);
+    entryCount++;
+  }
+
+  /**
+   * Writes {@code manifest.json} with the summary (totals filled in) and every entry, and ends the tar stream.
+   *
+   * @return the summary with totals
+   */
+  public BackupSummary finish(BackupSummary summary) throws IOException {
+    entries.close();
+    BackupSummary withTotals = summary.withTotals(files, bytes);
+    Path manifest = entriesFile.resolveSibling(entriesFile.getFileName() + ".manifest.json");
+    try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(entriesFile), 1 << 16));
+        OutputStream out = new BufferedOutputStream(Files.newOutputStream(manifest), 1 << 16)) {
+      ManifestCodec.write(out, withTotals, () -> EntryRecord.readFrom(in));
+    }
+    TarArchiveEntry e = new TarArchiveEntry(BackupLayout.MANIFEST, TarConstants.LF_NORMAL, false);
+    e.setSize(Files.size(manifest));
+    e.setMode(0100644);
+    e.setModTime(FileTime.from(Instant.now().getEpochSecond(), TimeUnit.SECONDS));
+    e.setUserName("");
+    e.setGroupName("");
+    tar.putArchiveEntry(e);
+    try (InputStream in = Files.newInputStream(manifest)) {
+      in.transferTo(tar);
+    }
+    tar.closeArchiveEntry();
+    tar.finish();
+    Files.deleteIfExists(manifest);
+    finished = true;
+    return withTotals;
+  }
+
+  /** Returns the number of entries written. */
+  public long entries() {
+    return entryCount;
+  }
+
+  /** Closes the stream; if {@link #finish} was not called the output is incomplete and must be discarded. */
+  @Override
+  public void close() throws IOException {
+    try {
+      entries.close();
+      if (finished) {
+        tar.close();
+      } else {
+        // No tar end record: an unfinished archive must not look whole. The caller discards it.
+        out.close();
+      }
+    } finally {
+      Files.deleteIfExists(entriesFile);
+    }
+  }
+}

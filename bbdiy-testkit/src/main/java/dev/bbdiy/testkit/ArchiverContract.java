@@ -1,0 +1,254 @@
+package dev.bbdiy.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupSummary;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.InstanceType;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.api.VerifyResult;
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.ExtractResult;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The contract every {@link Archiver} must pass. Extend it in the archiver's tests and implement {@link
+ * #newArchiver} and {@link #corrupt}; see the {@link Archiver} Javadoc for the contract itself.
+ */
+public abstract class ArchiverContract {
+  /** A temporary directory for the test; the working copy lives in {@code work/}. */
+  @TempDir protected Path temp;
+
+  protected Path work;
+  protected Archiver archiver;
+
+  /** Returns a new archiver storing its backups somewhere below {@code dir}. */
+  protected abstract Archiver newArchiver(Path dir, Path workDir) throws Exception;
+
+  /** Changes one byte of the stored backup {@code id}, as storage corruption would. */
+  protected abstract void corrupt(BackupId id) throws Exception;
+
+  /** Returns local files the stored backup consists of, to check their permissions; empty for remote stores. */
+  protected List<Path> storedFiles(StoredBackup backup) throws Exception {
+    return List.of();
+  }
+
+  @BeforeEach
+  void setUpArchiver() throws Exception {
+    work = Files.createDirectories(temp.resolve("work"));
+    BitbucketHomes.generate(work.resolve(BackupLayout.HOME),
+        BitbucketHomes.spec().useGit(false).repositories(2).attachments(3, 2048).plugins(1, 4096));
+    Path db = Files.createDirectories(work.resolve(BackupLayout.DATABASE));
+    Files.writeString(db.resolve("toc.dat"), "table of contents");
+    Files.write(db.resolve("3001.dat"), new byte[200_000]);
+    Path store = Files.createDirectories(work.resolve(BackupLayout.dataStore(Path.of("/mnt/store one"))));
+    Files.createDirectories(store.resolve("repositories/12/34/5"));
+    Files.writeString(store.resolve("repositories/12/34/5/HEAD"), "ref: refs/heads/master\n");
+    archiver = newArchiver(Files.createDirectories(temp.resolve("archive")), work);
+  }
+
+  protected BackupSummary summary(BackupId id) {
+    return new BackupSummary(BackupSummary.FORMAT_VERSION, id, "test", "bitbucket", InstanceType.BITBUCKET,
+        "http://bitbucket.example.com", "8.19.1", Instant.parse("2026-01-02T03:04:05Z"),
+        Instant.parse("2026-01-02T03:04:06Z"), false,
+        List.of(new Artifact("copy", Artifact.Kind.HOME,
+                List.of(BackupLayout.HOME, BackupLayout.dataStore(Path.of("/mnt/store one"))), Map.of()),
+            new Artifact("postgresql", Artifact.Kind.DATABASE, List.of(BackupLayout.DATABASE),
+                Map.of("rows.public.repository", "2"))),
+        Map.of("tar.compression", "zstd"), Map.of(Phase.CAPTURE, Duration.ofMillis(1200)), Duration.ofSeconds(3),
+        Duration.ofSeconds(2), 0, 0);
+  }
+
+  protected StoredBackup store(String timestamp) {
+    BackupId id = new BackupId("bitbucket-" + timestamp);
+    BackupContent content = new BackupContent(work,
+        List.of(BackupLayout.HOME, BackupLayout.dataStore(Path.of("/mnt/store one")), BackupLayout.DATABASE),
+        summary(id));
+    return archiver.store(content, TestContexts.run(work, Phase.ARCHIVE));
+  }
+
+  @Test
+  void stores_lists_and_keeps_the_summary() {
+    StoredBackup stored = store("20260102-030405");
+
+    assertThat(stored.id().value()).isEqualTo("bitbucket-20260102-030405");
+    assertThat(stored.summary()).isNotNull();
+    assertThat(stored.summary().files()).isGreaterThan(5);
+    List<StoredBackup> listed = archiver.list();
+    assertThat(listed).extracting(StoredBackup::id).containsExactly(stored.id());
+    BackupSummary summary = listed.get(0).summary();
+    assertThat(summary).isNotNull();
+    assertThat(summary.lockWindow()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(summary.artifacts()).hasSize(2);
+    assertThat(summary.artifact(Artifact.Kind.DATABASE).orElseThrow().property("rows.public.repository"))
+        .isEqualTo("2");
+    assertThat(summary.files()).isEqualTo(stored.summary().files());
+  }
+
+  @Test
+  void round_trip_restores_an_identical_tree() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    Path restoredHome = temp.resolve("restored/home");
+    Path restoredDb = temp.resolve("restored/db");
+    Path restoredStore = temp.resolve("restored/store");
+
+    ExtractResult result = archiver.extract(stored.id(), ExtractionPlan.builder()
+        .map(BackupLayout.HOME, restoredHome)
+        .map(BackupLayout.DATABASE, restoredDb)
+        .map(BackupLayout.dataStore(Path.of("/mnt/store one")), restoredStore)
+        .build(), TestContexts.run(work, Phase.EXTRACT));
+
+    assertThat(result.verified()).isTrue();
+    assertThat(result.files()).isEqualTo(stored.summary().files());
+    assertThat(Trees.differences(work.resolve(BackupLayout.HOME), restoredHome, Trees.Check.MODE,
+        Trees.Check.MTIME, Trees.Check.DIRECTORY_MTIME)).isEmpty();
+    assertThat(Trees.differences(work.resolve(BackupLayout.DATABASE), restoredDb)).isEmpty();
+    assertThat(Trees.differences(work.resolve(BackupLayout.dataStore(Path.of("/mnt/store one"))), restoredStore))
+        .isEmpty();
+  }
+
+  @Test
+  void extracts_only_what_the_plan_maps() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    Path restoredDb = temp.resolve("restored/db");
+
+    archiver.extract(stored.id(), ExtractionPlan.builder().map(BackupLayout.DATABASE, restoredDb).build(),
+        TestContexts.run(work, Phase.EXTRACT));
+
+    assertThat(Trees.differences(work.resolve(BackupLayout.DATABASE), restoredDb)).isEmpty();
+    assertThat(temp.resolve("restored")).isDirectoryContaining(p -> p.getFileName().toString().equals("db"));
+    try (var s = Files.list(temp.resolve("restored"))) {
+      assertThat(s.count()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void never_overwrites_on_extract() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    Path target = Files.createDirectories(temp.resolve("restored/db"));
+    Files.writeString(target.resolve("toc.dat"), "precious");
+
+    assertThatThrownBy(() -> archiver.extract(stored.id(),
+        ExtractionPlan.builder().map(BackupLayout.DATABASE, target).build(), TestContexts.run(work, Phase.EXTRACT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED));
+    assertThat(Files.readString(target.resolve("toc.dat"))).isEqualTo("precious");
+  }
+
+  @Test
+  void verifies_a_good_backup() {
+    StoredBackup stored = store("20260102-030405");
+
+    VerifyResult result = archiver.verify(stored.id(), TestContexts.run(work, Phase.VERIFY));
+
+    assertThat(result.problems()).isEmpty();
+    assertThat(result.ok()).isTrue();
+    assertThat(result.bytes()).isEqualTo(stored.summary().bytes());
+  }
+
+  @Test
+  void detects_a_flipped_byte() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+
+    corrupt(stored.id());
+
+    VerifyResult result = archiver.verify(stored.id(), TestContexts.run(work, Phase.VERIFY));
+    assertThat(result.ok()).isFalse();
+    assertThat(result.problems()).isNotEmpty();
+  }
+
+  @Test
+  void a_damaged_backup_fails_extraction() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    corrupt(stored.id());
+
+    assertThatThrownBy(() -> archiver.extract(stored.id(),
+        ExtractionPlan.builder().map(BackupLayout.HOME, temp.resolve("restored/home")).build(),
+        TestContexts.run(work, Phase.EXTRACT)))
+        .isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+  }
+
+  @Test
+  void refuses_to_replace_a_backup() {
+    store("20260102-030405");
+
+    assertThatThrownBy(() -> store("20260102-030405"))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED));
+    assertThat(archiver.list()).hasSize(1);
+  }
+
+  @Test
+  void a_cancelled_store_leaves_nothing() {
+    BackupId id = new BackupId("bitbucket-20260102-030405");
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.ARCHIVE);
+    ctx.cancellation().cancel("test");
+
+    assertThatThrownBy(() -> archiver.store(new BackupContent(work, List.of(BackupLayout.HOME), summary(id)), ctx))
+        .isInstanceOf(BbdiyException.class);
+    assertThat(archiver.list()).isEmpty();
+  }
+
+  @Test
+  void deletes_one_backup_only_and_lists_newest_first() {
+    StoredBackup older = store("20260101-000000");
+    StoredBackup newer = store("20260102-000000");
+
+    assertThat(archiver.list()).extracting(StoredBackup::id).containsExactly(newer.id(), older.id());
+    archiver.delete(older.id());
+
+    assertThat(archiver.list()).extracting(StoredBackup::id).containsExactly(newer.id());
+    assertThat(archiver.verify(newer.id(), TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
+  }
+
+  @Test
+  void stored_backups_are_private() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    for (Path p : storedFiles(stored)) {
+      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS);
+      assertThat(perms).as("permissions of %s", p).doesNotContain(PosixFilePermission.GROUP_READ,
+          PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+    }
+  }
+
+  @Test
+  void unknown_backups_are_not_found() {
+    assertThatThrownBy(() -> archiver.verify(new BackupId("bitbucket-20000101-000000"),
+        TestContexts.run(work, Phase.VERIFY)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+  }
+
+  /** Flips one byte at {@code offset} (negative counts from the end) of a local file. */
+  protected static void flipByte(Path file, long offset) throws IOException {
+    try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      long pos = offset >= 0 ? offset : ch.size() + offset;
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(1);
+      ch.read(b, pos);
+      b.flip();
+      byte v = b.get(0);
+      b.clear();
+      b.put((byte) (v ^ 0x01)).flip();
+      ch.write(b, pos);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+package dev.bbdiy.testkit;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.api.spi.Provider;
+import dev.bbdiy.api.spi.ProviderContext;
+import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.api.spi.Settings;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Contexts for calling providers directly in tests, without the engine: what contract tests and provider
+ * authors' unit tests need.
+ */
+public final class TestContexts {
+  private TestContexts() {}
+
+  /** Records what a provider reported. Thread-safe. */
+  public static final class RecordingProgress implements ProgressReporter {
+    private final List<String> messages = new CopyOnWriteArrayList<>();
+    private final List<String> warnings = new CopyOnWriteArrayList<>();
+
+    @Override
+    public void message(String message) {
+      messages.add(message);
+    }
+
+    @Override
+    public void progress(String message, long done, long total, String unit) {
+      messages.add(message);
+    }
+
+    @Override
+    public void warning(String message) {
+      warnings.add(message);
+    }
+
+    public List<String> messages() {
+      return Collections.unmodifiableList(messages);
+    }
+
+    public List<String> warnings() {
+      return Collections.unmodifiableList(warnings);
+    }
+  }
+
+  /** A cancellation signal tests can trigger. Thread-safe. */
+  public static final class TestCancellation implements CancellationSignal {
+    private final List<Runnable> actions = new ArrayList<>();
+    private volatile @Nullable String reason;
+
+    /** Cancels, running the registered actions. */
+    public void cancel(String why) {
+      List<Runnable> run;
+      synchronized (this) {
+        if (reason != null) {
+          return;
+        }
+        reason = why;
+        run = new ArrayList<>(actions);
+      }
+      run.forEach(Runnable::run);
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return reason != null;
+    }
+
+    @Override
+    public @Nullable String reason() {
+      return reason;
+    }
+
+    @Override
+    public void throwIfCancelled() {
+      if (reason != null) {
+        throw new BbdiyException(ErrorCode.INTERRUPTED, "Cancelled: " + reason);
+      }
+    }
+
+    @Override
+    public synchronized Registration onCancel(Runnable action) {
+      if (reason != null) {
+        action.run();
+        return () -> {};
+      }
+      actions.add(action);
+      return () -> {
+        synchronized (TestCancellation.this) {
+          actions.remove(action);
+        }
+      };
+    }
+  }
+
+  /** Returns the settings of {@code provider} from {@code configuration} (full keys). */
+  public static Settings settings(Provider provider, Map<String, String> configuration) {
+    return Settings.of(provider.name(), provider.settings(), configuration);
+  }
+
+  /** Returns a provider context. */
+  public static ProviderContext providerContext(
+      Provider provider, Map<String, String> configuration, BitbucketInstance instance, Path workDir) {
+    Settings settings = settings(provider, configuration);
+    return new ProviderContext() {
+      @Override
+      public Settings settings() {
+        return settings;
+      }
+
+      @Override
+      public BitbucketInstance instance() {
+        return instance;
+      }
+
+      @Override
+      public Path workDir() {
+        return workDir;
+      }
+
+      @Override
+      public String toolVersion() {
+        return "test";
+      }
+    };
+  }
+
+  /** A run context for one phase. */
+  public static final class TestRunContext implements RunContext {
+    private final BackupId id;
+    private final Phase phase;
+    private final Path workDir;
+    private final RecordingProgress progress;
+    private final TestCancellation cancellation;
+    private final boolean archiveCompresses;
+
+    public TestRunContext(BackupId id, Phase phase, Path workDir, RecordingProgress progress,
+        TestCancellation cancellation, boolean archiveCompresses) {
+      this.id = id;
+      this.phase = phase;
+      this.workDir = workDir;
+      this.progress = progress;
+      this.cancellation = cancellation;
+      this.archiveCompresses = archiveCompresses;
+    }
+
+    /** Returns the same run in another phase. */
+    public TestRunContext in(Phase other) {
+      return new TestRunContext(id, other, workDir, progress, cancellation, archiveCompresses);
+    }
+
+    @Override
+    public BackupId backupId() {
+      return id;
+    }
+
+    @Override
+    public Phase phase() {
+      return phase;
+    }
+
+    @Override
+    public Path workDir() {
+      return workDir;
+    }
+
+    @Override
+    public RecordingProgress progress() {
+      return progress;
+    }
+
+    @Override
+    public TestCancellation cancellation() {
+      return cancellation;
+    }
+
+    @Override
+    public boolean archiveCompresses() {
+      return archiveCompresses;
+    }
+  }
+
+  /** Returns a run context for a new backup of instance {@code bitbucket} in {@code workDir}. */
+  public static TestRunContext run(Path workDir, Phase phase) {
+    return new TestRunContext(BackupId.of("bitbucket", Instant.now()), phase, workDir, new RecordingProgress(),
+        new TestCancellation(), true);
+  }
+
+  /** Returns a restore context. */
+  public static RestoreContext restore(
+      BackupId id, Artifact artifact, @Nullable Path source, @Nullable Path targetHome,
+      Map<Path, Path> dataStores, @Nullable String targetDatabase) {
+    RecordingProgress progress = new RecordingProgress();
+    TestCancellation cancellation = new TestCancellation();
+    return new RestoreContext() {
+      @Override
+      public BackupId backupId() {
+        return id;
+      }
+
+      @Override
+      public Artifact artifact() {
+        return artifact;
+      }
+
+      @Override
+      public @Nullable Path source() {
+        return source;
+      }
+
+      @Override
+      public @Nullable Path targetHome() {
+        return targetHome;
+      }
+
+      @Override
+      public Map<Path, Path> targetDataStores() {
+        return dataStores;
+      }
+
+      @Override
+      public @Nullable String targetDatabase() {
+        return targetDatabase;
+      }
+
+      @Override
+      public ProgressReporter progress() {
+        return progress;
+      }
+
+      @Override
+      public CancellationSignal cancellation() {
+        return cancellation;
+      }
+    };
+  }
+}
