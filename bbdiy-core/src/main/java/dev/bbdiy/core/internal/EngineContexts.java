@@ -1,0 +1,33 @@
+package dev.bbdiy.core.internal;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.api.spi.ProviderContext;
+import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.api.spi.Settings;
+import java.nio.file.Path;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+
+/** The engine's implementations of the SPI's context interfaces. */
+public final class EngineContexts {
+  private EngineContexts() {}
+
+  /** A provider context. */
+  public record Provider(Settings settings, BitbucketInstance instance, Path workDir, String toolVersion)
+      implements ProviderContext {}
+
+  /** A run context. */
+  public record Run(BackupId backupId, Phase phase, Path workDir, ProgressReporter progress,
+      CancellationSignal cancellation, boolean archiveCompresses) implements RunContext {}
+
+  /** A restore context. */
+  public record Restore(BackupId backupId, Artifact artifact, @Nullable Path source, @Nullable Path targetHome,
+      Map<Path, Path> targetDataStores, @Nullable String targetDatabase, ProgressReporter progress,
+      CancellationSignal cancellation) implements RestoreContext {}
+}
