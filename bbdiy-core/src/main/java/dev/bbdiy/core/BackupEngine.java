@@ -240,6 +240,31 @@ public final class BackupEngine {
     return c != null && c.cancel(reason);
   }
 
+  /**
+   * Registers a JVM shutdown hook (run on Ctrl-C and SIGTERM) that cancels the running operation and waits up to
+   * {@code grace} for its cleanup, which unlocks Bitbucket, before the JVM exits. Close the registration to
+   * remove the hook. Library users who handle signals themselves call {@link #cancel} instead.
+   */
+  public AutoCloseable cancelOnShutdown(Duration grace) {
+    Thread hook = new Thread(() -> {
+      if (cancel("the process received a termination signal (SIGTERM or Ctrl-C)")) {
+        try {
+          awaitIdle(grace);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }, "bbdiy-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return () -> {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running or has run
+      }
+    };
+  }
+
   /** Waits until no operation runs; returns whether that happened within {@code timeout}. */
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     return idle.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
