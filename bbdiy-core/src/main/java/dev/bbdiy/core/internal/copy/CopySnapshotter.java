@@ -1,0 +1,164 @@
+package dev.bbdiy.core.internal.copy;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CaptureHandle;
+import dev.bbdiy.api.spi.HomeSnapshotter;
+import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.core.HomeExcludes;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The {@code copy} home snapshotter: a full mirror pass of the home and every data store before the lock, and a
+ * delta pass against the index of that pass while Bitbucket is locked.
+ */
+final class CopySnapshotter implements HomeSnapshotter {
+  private final BitbucketInstance instance;
+  private final Path workDir;
+  private final int threads;
+  private final Map<String, String> stats = new TreeMap<>();
+
+  CopySnapshotter(BitbucketInstance instance, Path workDir, int threads) {
+    this.instance = instance;
+    this.workDir = workDir;
+    this.threads = threads;
+  }
+
+  /** One mirror: a source directory, where its copy goes, and what it leaves out. */
+  private record Job(String label, Path source, String layoutPath, List<String> excludes) {}
+
+  private List<Job> jobs() {
+    Path home = instance.home();
+    if (home == null) {
+      throw BbdiyException.configuration("home is not configured: set the Bitbucket home directory (BITBUCKET_HOME)");
+    }
+    List<Job> jobs = new ArrayList<>();
+    jobs.add(new Job("home", home, BackupLayout.HOME,
+        HomeExcludes.home(instance.type(), instance.excludedRepositories())));
+    for (Path store : instance.dataStores()) {
+      jobs.add(new Job("data store " + store, store, BackupLayout.dataStore(store),
+          HomeExcludes.dataStore(instance.excludedRepositories())));
+    }
+    return jobs;
+  }
+
+  private Mirror mirror(Job job, RunContext ctx) throws IOException {
+    Path source = job.source().toRealPath();
+    Path index = workDir.resolve(".bbdiy").resolve("copy").resolve(job.layoutPath().replace('/', '_') + ".idx");
+    return new Mirror(source, workDir.resolve(job.layoutPath()), new ExcludeMatcher(job.excludes()), index,
+        threads, ctx.cancellation(), ctx.progress());
+  }
+
+  @Override
+  public void preflight(RunContext ctx) {
+    for (Job job : jobs()) {
+      Path s = job.source();
+      if (!Files.isDirectory(s)) {
+        throw BbdiyException.configuration("The " + job.label() + " " + s + " does not exist or is not a directory");
+      }
+      if (!Files.isReadable(s) || !Files.isExecutable(s)) {
+        throw BbdiyException.configuration("The " + job.label() + " " + s + " is not readable by this user; run"
+            + " bbdiy as the user Bitbucket runs as, or as root");
+      }
+    }
+    try {
+      Files.createDirectories(workDir);
+      if (!Files.isWritable(workDir)) {
+        throw BbdiyException.configuration("The working directory " + workDir + " is not writable");
+      }
+      checkSpace(ctx);
+    } catch (IOException e) {
+      throw BbdiyException.configuration("Cannot use the working directory " + workDir + ": " + e.getMessage());
+    }
+  }
+
+  private void checkSpace(RunContext ctx) throws IOException {
+    FileStore work = Files.getFileStore(workDir);
+    long usable = work.getUsableSpace();
+    boolean firstRun = !Files.exists(workDir.resolve(BackupLayout.HOME), LinkOption.NOFOLLOW_LINKS);
+    long used = 0;
+    for (Job job : jobs()) {
+      FileStore fs = Files.getFileStore(job.source());
+      used += fs.getTotalSpace() - fs.getUnallocatedSpace();
+    }
+    long needed = firstRun ? used : used / 10;
+    if (usable < 64L << 20) {
+      throw new BbdiyException(ErrorCode.CONFIGURATION, "Only " + (usable >> 20) + " MiB are free in " + workDir
+          + ": free space or choose another work.dir");
+    }
+    if (usable < needed) {
+      ctx.progress().warning((usable >> 20) + " MiB are free in " + workDir + " but the file systems of the home"
+          + " and data stores hold " + (used >> 20) + " MiB; the " + (firstRun ? "first copy" : "copy")
+          + " may not fit");
+    }
+  }
+
+  @Override
+  public void prepare(RunContext ctx) {
+    for (Job job : jobs()) {
+      run(job, ctx, "prepare", true);
+    }
+  }
+
+  @Override
+  public CaptureHandle capture(RunContext ctx) {
+    for (Job job : jobs()) {
+      run(job, ctx, "capture", false);
+    }
+    return CaptureHandle.NONE;
+  }
+
+  private void run(Job job, RunContext ctx, String phase, boolean full) {
+    try {
+      Mirror m = mirror(job, ctx);
+      Mirror.Stats s = full ? m.fullPass() : m.indexPass();
+      String key = phase + (job.layoutPath().equals(BackupLayout.HOME) ? "" : "." + job.layoutPath());
+      stats.put(key + ".entries", Long.toString(s.scanned()));
+      stats.put(key + ".copied-files", Long.toString(s.copied()));
+      stats.put(key + ".copied-bytes", Long.toString(s.bytes()));
+      stats.put(key + ".deleted", Long.toString(s.deleted()));
+      stats.put(key + ".millis", Long.toString(s.took().toMillis()));
+      ctx.progress().message(phase + " " + job.label() + ": compared " + s.scanned() + " entries, copied "
+          + s.copied() + " files (" + s.bytes() + " bytes), deleted " + s.deleted() + " in "
+          + s.took().toMillis() + " ms");
+    } catch (IOException e) {
+      throw BbdiyException.provider("copy", "cannot mirror the " + job.label() + " " + job.source() + " into "
+          + workDir.resolve(job.layoutPath()) + ": " + e, e);
+    }
+  }
+
+  @Override
+  public Artifact complete(RunContext ctx, CaptureHandle capture) {
+    List<String> paths = new ArrayList<>();
+    for (Job job : jobs()) {
+      paths.add(job.layoutPath());
+    }
+    Map<String, String> props = new LinkedHashMap<>(stats);
+    return new Artifact("copy", Artifact.Kind.HOME, paths, props);
+  }
+
+  @Override
+  public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
+    // The working copy is a mirror, not a backup: a partial pass leaves whole files only, and the next
+    // pass compares everything again. Archived backups are never touched.
+  }
+
+  @Override
+  public void restore(RestoreContext ctx) {
+    // The engine extracts the files; nothing is left to do.
+  }
+}
