@@ -167,7 +167,8 @@ public abstract class HomeSnapshotterContract {
           Files.delete(first);
           Files.createDirectories(first).resolve("now-a-directory.txt");
         }
-        // Same size, same second: only a careful comparison notices.
+        // Written moments ago and rewritten with the same size and time: the "racily clean" case a quick
+        // size+time check misses (git refs are always 41 bytes).
         Path props = h.resolve("shared/data/repositories/1/description");
         FileTime t = Files.getLastModifiedTime(props);
         Files.writeString(props, "Unnamed repository; edit this file to NAME it.\n");
