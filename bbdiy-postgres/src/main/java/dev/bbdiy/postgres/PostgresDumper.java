@@ -1,0 +1,613 @@
+package dev.bbdiy.postgres;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CaptureHandle;
+import dev.bbdiy.api.spi.DatabaseDumper;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.core.ChildProcess;
+import dev.bbdiy.core.internal.SecureFiles;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jspecify.annotations.Nullable;
+
+/** One run of the {@code postgresql} provider. */
+final class PostgresDumper implements DatabaseDumper {
+  private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
+  private static final String ROWS = "rows.";
+  private static final AtomicLong PASSFILES = new AtomicLong();
+
+  private final PgConfig cfg;
+  private final Path workDir;
+  private int clientMajor;
+  private String clientVersion = "unknown";
+  private String serverVersion = "unknown";
+  private int serverMajor;
+
+  PostgresDumper(PgConfig cfg, Path workDir) {
+    this.cfg = cfg;
+    this.workDir = workDir;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Backup
+
+  @Override
+  public void preflight(RunContext ctx) {
+    String[] v = toolVersion("pg_dump", ctx);
+    clientVersion = v[0];
+    clientMajor = Integer.parseInt(v[1]);
+    try (Connection c = connect(cfg.database()); Statement st = c.createStatement()) {
+      try (ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int, "
+          + "current_setting('server_version'), pg_database_size(current_database())")) {
+        rs.next();
+        int num = rs.getInt(1);
+        serverVersion = rs.getString(2);
+        serverMajor = num >= 100000 ? num / 10000 : num / 100; // 9.6 is 96, 15 is 15
+        long size = rs.getLong(3);
+        long usable = Files.getFileStore(Files.createDirectories(workDir)).getUsableSpace();
+        if (usable < size) {
+          ctx.progress().warning("the database holds " + (size >> 20) + " MiB but only " + (usable >> 20)
+              + " MiB are free in " + workDir + "; the dump may not fit");
+        }
+      }
+    } catch (SQLException | IOException e) {
+      throw connectionFailure(cfg.database(), e);
+    }
+    if (comparable(clientMajor) < comparable(serverMajor)) {
+      String needed = serverMajor >= 10 ? Integer.toString(serverMajor) : serverMajor / 10 + "." + serverMajor % 10;
+      throw BbdiyException.configuration("pg_dump " + clientVersion + " cannot dump the PostgreSQL " + serverVersion
+          + " server " + cfg.where() + ": install the client of version " + needed + " or later"
+          + " (apt-get install postgresql-client-" + needed + ") or set postgresql.bin-dir");
+    }
+  }
+
+  /** What the capture took: an exported snapshot held open by its transaction, or a dump already made. */
+  private static final class Capture implements CaptureHandle {
+    final @Nullable Connection connection;
+    final @Nullable String snapshot;
+    final boolean dumped;
+    final String mode;
+
+    Capture(@Nullable Connection connection, @Nullable String snapshot, boolean dumped, String mode) {
+      this.connection = connection;
+      this.snapshot = snapshot;
+      this.dumped = dumped;
+      this.mode = mode;
+    }
+
+    @Override
+    public void close() {
+      if (connection != null) {
+        try {
+          connection.rollback();
+        } catch (SQLException ignored) {
+          // closing ends the transaction anyway
+        }
+        try {
+          connection.close();
+        } catch (SQLException ignored) {
+          // nothing left to release
+        }
+      }
+    }
+  }
+
+  @Override
+  public CaptureHandle capture(RunContext ctx) {
+    if (cfg.inLock()) {
+      dump(ctx, null, false);
+      return new Capture(null, null, true, "in-lock");
+    }
+    Connection c = null;
+    try {
+      c = connect(cfg.database());
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      c.setReadOnly(true);
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+        rs.next();
+        String snapshot = rs.getString(1);
+        ctx.progress().message("exported snapshot " + snapshot + " of " + cfg.database());
+        return new Capture(c, snapshot, false, "snapshot");
+      }
+    } catch (SQLException e) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (SQLException ignored) {
+          // failing already
+        }
+      }
+      if (isConnectionProblem(e)) {
+        throw connectionFailure(cfg.database(), e);
+      }
+      ctx.progress().warning("the server cannot export a snapshot (" + e.getMessage() + "); dumping inside the"
+          + " lock instead, so this lock window grows with the database");
+      dump(ctx, null, false);
+      return new Capture(null, null, true, "in-lock (snapshot export unavailable)");
+    }
+  }
+
+  @Override
+  public Artifact complete(RunContext ctx, CaptureHandle handle) {
+    Capture capture = (Capture) handle;
+    Map<String, String> props = new LinkedHashMap<>();
+    props.put("database", cfg.database());
+    props.put("mode", capture.mode);
+    props.put("server.version", serverVersion);
+    props.put("pg_dump.version", clientVersion);
+    props.put("pg_dump.major", Integer.toString(clientMajor));
+    if (!capture.dumped) {
+      Connection c = java.util.Objects.requireNonNull(capture.connection);
+      Map<String, String> counted = new TreeMap<>();
+      RuntimeException[] countFailure = new RuntimeException[1];
+      Thread counter = new Thread(() -> {
+        try {
+          if (cfg.countRows()) {
+            counted.putAll(countRows(c, ctx.progress()));
+          }
+          counted.putAll(databaseInfo(c));
+        } catch (SQLException e) {
+          countFailure[0] = BbdiyException.provider("postgresql", "cannot count rows in the exported snapshot: "
+              + e.getMessage(), e);
+        } catch (RuntimeException e) {
+          countFailure[0] = e;
+        }
+      }, "bbdiy-postgresql-rows");
+      counter.setDaemon(true);
+      counter.start();
+      try {
+        dump(ctx, capture.snapshot, true);
+      } finally {
+        try {
+          counter.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      if (countFailure[0] != null) {
+        throw countFailure[0];
+      }
+      props.putAll(counted);
+    } else {
+      props.put("rows", "not counted: the dump was made inside the lock");
+    }
+    return new Artifact("postgresql", Artifact.Kind.DATABASE, List.of(BackupLayout.DATABASE), props);
+  }
+
+  /**
+   * Runs pg_dump into a fresh directory and swaps it into {@code <workDir>/bitbucket-db} only once complete, so a
+   * failed dump never replaces the last good one.
+   */
+  private void dump(RunContext ctx, @Nullable String snapshot, boolean afterUnlock) {
+    Path finalDir = workDir.resolve(BackupLayout.DATABASE);
+    Path partial = partialDir();
+    Path passfile = null;
+    try {
+      SecureFiles.deleteTree(partial);
+      Files.createDirectories(partial.getParent());
+      passfile = passfile();
+      int tables = countTables();
+      List<String> cmd = new ArrayList<>();
+      cmd.add(cfg.tool("pg_dump"));
+      cmd.addAll(cfg.connectionArgs());
+      cmd.add("--format=directory");
+      cmd.add("--jobs=" + cfg.jobs());
+      cmd.add("--file=" + partial);
+      cmd.add("--verbose");
+      if (clientMajor >= 10) {
+        cmd.add("--no-sync");
+      }
+      if (ctx.archiveCompresses()) {
+        cmd.add("--compress=0"); // pg_dump only has single-threaded gzip; the archiver compresses on every core
+      }
+      if (snapshot != null) {
+        cmd.add("--snapshot=" + snapshot);
+      }
+      cmd.add("--dbname=" + cfg.database());
+      AtomicInteger done = new AtomicInteger();
+      ChildProcess.Builder b = ChildProcess.builder(cmd).name("pg_dump").cancellation(ctx.cancellation())
+          .stderr(line -> {
+            if (line.contains("finished item") && line.contains("TABLE DATA")
+                || line.contains("dumping contents of table")) {
+              ctx.progress().progress("pg_dump " + cfg.database() + (afterUnlock ? " (Bitbucket is back up)" : ""),
+                  done.incrementAndGet(), tables, "tables");
+            }
+          });
+      environment(b, passfile);
+      b.build().run().orThrow("postgresql", "pg_dump of " + cfg.where());
+      Path previous = workDir.resolve(BackupLayout.DATABASE + ".previous");
+      SecureFiles.deleteTree(previous);
+      if (Files.exists(finalDir)) {
+        Files.move(finalDir, previous);
+      }
+      Files.move(partial, finalDir);
+      SecureFiles.deleteTree(previous);
+    } catch (IOException e) {
+      throw BbdiyException.provider("postgresql", "cannot write the dump into " + partial + ": " + e.getMessage(),
+          e);
+    } finally {
+      deletePassfile(passfile);
+      try {
+        SecureFiles.deleteTree(partial);
+      } catch (IOException ignored) {
+        // removed by the next run
+      }
+    }
+  }
+
+  private Path partialDir() {
+    return workDir.resolve(".bbdiy").resolve("postgresql-dump.partial");
+  }
+
+  private int countTables() {
+    try (Connection c = connect(cfg.database()); Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid ="
+            + " c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+            + " AND n.nspname NOT LIKE 'pg_toast%'")) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      return -1;
+    }
+  }
+
+  private static Map<String, String> countRows(Connection c, ProgressReporter progress) throws SQLException {
+    List<String[]> tables = new ArrayList<>();
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM"
+        + " pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN"
+        + " ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2")) {
+      while (rs.next()) {
+        tables.add(new String[] {rs.getString(1), rs.getString(2)});
+      }
+    }
+    Map<String, String> out = new TreeMap<>();
+    for (String[] t : tables) {
+      try (Statement st = c.createStatement();
+          ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(t[0]) + "." + ident(t[1]))) {
+        rs.next();
+        out.put(ROWS + t[0] + "." + t[1], Long.toString(rs.getLong(1)));
+      }
+    }
+    out.put("tables", Integer.toString(tables.size()));
+    progress.message("counted the rows of " + tables.size() + " tables in the snapshot");
+    return out;
+  }
+
+  private static Map<String, String> databaseInfo(Connection c) throws SQLException {
+    Map<String, String> out = new TreeMap<>();
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_encoding_to_char(encoding),"
+        + " datcollate, datctype FROM pg_database WHERE datname = current_database()")) {
+      if (rs.next()) {
+        out.put("encoding", rs.getString(1));
+        out.put("lc_collate", rs.getString(2));
+        out.put("lc_ctype", rs.getString(3));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
+    if (capture != null) {
+      capture.close();
+    }
+    try {
+      SecureFiles.deleteTree(partialDir());
+    } catch (IOException e) {
+      ctx.progress().warning("could not remove the partial dump " + partialDir() + ": " + e.getMessage());
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Restore
+
+  private String target(RestoreContext ctx) {
+    return ctx.targetDatabase() != null ? ctx.targetDatabase() : cfg.database();
+  }
+
+  @Override
+  public void preflightRestore(RestoreContext ctx) {
+    String[] v = toolVersion("pg_restore", null);
+    int restoreMajor = Integer.parseInt(v[1]);
+    String dumpMajor = ctx.artifact().property("pg_dump.major");
+    if (dumpMajor != null && comparable(restoreMajor) < comparable(Integer.parseInt(dumpMajor))) {
+      throw BbdiyException.configuration("The dump was made by pg_dump " + ctx.artifact().property("pg_dump.version")
+          + "; pg_restore " + v[0] + " cannot read it. Install the PostgreSQL " + dumpMajor + " client or newer, or"
+          + " set postgresql.bin-dir");
+    }
+    String target = target(ctx);
+    try (Connection c = connect(cfg.maintenanceDatabase());
+        PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+      ps.setString(1, target);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          throw BbdiyException.refused("Database " + target + " already exists on " + cfg.host() + ":" + cfg.port()
+              + ". A restore never overwrites: drop or rename it first, or restore under another name"
+              + " (--target-database " + target + "_restored).");
+        }
+      }
+      if (cfg.restoreRole() != null) {
+        try (PreparedStatement r = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
+          r.setString(1, cfg.restoreRole());
+          try (ResultSet rs = r.executeQuery()) {
+            if (!rs.next()) {
+              throw BbdiyException.configuration("postgresql.restore-role " + cfg.restoreRole()
+                  + " does not exist on " + cfg.host() + ":" + cfg.port());
+            }
+          }
+        }
+      }
+    } catch (SQLException e) {
+      throw connectionFailure(cfg.maintenanceDatabase(), e);
+    }
+  }
+
+  @Override
+  public void restore(RestoreContext ctx) {
+    Path source = ctx.source();
+    if (source == null || !Files.isRegularFile(source.resolve("toc.dat"))) {
+      throw BbdiyException.provider("postgresql", "the backup holds no pg_dump directory (no toc.dat in "
+          + source + ")", null);
+    }
+    preflightRestore(ctx);
+    String target = target(ctx);
+    createDatabase(target, ctx.artifact());
+    Path passfile = null;
+    boolean ok = false;
+    try {
+      try {
+        passfile = passfile();
+      } catch (IOException e) {
+        throw BbdiyException.provider("postgresql", "cannot write a passfile in " + workDir + ": " + e.getMessage(), e);
+      }
+      List<String> cmd = new ArrayList<>();
+      cmd.add(cfg.tool("pg_restore"));
+      cmd.addAll(cfg.connectionArgs());
+      cmd.add("--dbname=" + target);
+      cmd.add("--jobs=" + cfg.jobs());
+      cmd.add("--exit-on-error");
+      cmd.add("--verbose");
+      if (cfg.restoreNoOwner()) {
+        cmd.add("--no-owner");
+      }
+      if (cfg.restoreRole() != null) {
+        cmd.add("--role=" + cfg.restoreRole());
+      }
+      cmd.add(source.toString());
+      AtomicInteger done = new AtomicInteger();
+      int tables = ctx.artifact().property("tables") == null ? -1
+          : Integer.parseInt(ctx.artifact().property("tables"));
+      ChildProcess.Builder b = ChildProcess.builder(cmd).name("pg_restore").cancellation(ctx.cancellation())
+          .stderr(line -> {
+            if (line.contains("processing data for table") || line.contains("finished item")
+                && line.contains("TABLE DATA")) {
+              ctx.progress().progress("pg_restore into " + target, done.incrementAndGet(), tables, "tables");
+            }
+          });
+      environment(b, passfile);
+      ChildProcess.Result r = b.build().run();
+      if (!r.succeeded()) {
+        String err = String.join("\n  ", r.stderrTail());
+        String hint = err.contains("role \"") && err.contains("does not exist")
+            ? " The dump's owners do not exist in this cluster: set postgresql.restore-no-owner=true or"
+                + " postgresql.restore-role=<role>."
+            : "";
+        throw BbdiyException.provider("postgresql", "pg_restore into " + target + " failed (exit " + r.exitCode()
+            + "):\n  " + err + "\nThe database " + target + " this restore created was dropped again." + hint, null);
+      }
+      verifyRowCounts(target, ctx);
+      ok = true;
+    } finally {
+      deletePassfile(passfile);
+      if (!ok) {
+        dropDatabase(target);
+      }
+    }
+  }
+
+  private void createDatabase(String name, Artifact artifact) {
+    StringBuilder sql = new StringBuilder("CREATE DATABASE ").append(ident(name)).append(" TEMPLATE template0");
+    if (artifact.property("encoding") != null) {
+      sql.append(" ENCODING ").append(literal(artifact.property("encoding")));
+      sql.append(" LC_COLLATE ").append(literal(artifact.property("lc_collate")));
+      sql.append(" LC_CTYPE ").append(literal(artifact.property("lc_ctype")));
+    }
+    if (cfg.restoreRole() != null) {
+      sql.append(" OWNER ").append(ident(cfg.restoreRole()));
+    }
+    try (Connection c = connect(cfg.maintenanceDatabase()); Statement st = c.createStatement()) {
+      st.execute(sql.toString());
+    } catch (SQLException e) {
+      throw BbdiyException.provider("postgresql", "cannot create database " + name + " on " + cfg.host() + ":"
+          + cfg.port() + ": " + e.getMessage() + ". The restoring user needs CREATEDB, and the encoding and locale"
+          + " of the original (" + artifact.property("encoding") + ", " + artifact.property("lc_collate")
+          + ") must exist on this server.", e);
+    }
+  }
+
+  private void dropDatabase(String name) {
+    try (Connection c = connect(cfg.maintenanceDatabase()); Statement st = c.createStatement()) {
+      st.execute("DROP DATABASE IF EXISTS " + ident(name));
+    } catch (SQLException ignored) {
+      // the failure being reported matters more
+    }
+  }
+
+  /** Compares each table's row count with the one recorded at backup time. */
+  private void verifyRowCounts(String target, RestoreContext ctx) {
+    Map<String, String> expected = new TreeMap<>();
+    ctx.artifact().properties().forEach((k, v) -> {
+      if (k.startsWith(ROWS)) {
+        expected.put(k.substring(ROWS.length()), v);
+      }
+    });
+    if (expected.isEmpty()) {
+      ctx.progress().warning("the backup recorded no row counts; the restored database was not compared");
+      return;
+    }
+    List<String> problems = new ArrayList<>();
+    try (Connection c = connect(target)) {
+      for (Map.Entry<String, String> e : expected.entrySet()) {
+        int dot = e.getKey().indexOf('.');
+        String schema = e.getKey().substring(0, dot);
+        String table = e.getKey().substring(dot + 1);
+        try (Statement st = c.createStatement();
+            ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(schema) + "." + ident(table))) {
+          rs.next();
+          long n = rs.getLong(1);
+          if (n != Long.parseLong(e.getValue())) {
+            problems.add(e.getKey() + ": " + n + " rows, " + e.getValue() + " at backup time");
+          }
+        } catch (SQLException ex) {
+          problems.add(e.getKey() + ": " + ex.getMessage());
+        }
+      }
+    } catch (SQLException e) {
+      throw connectionFailure(target, e);
+    }
+    if (!problems.isEmpty()) {
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " differs from"
+          + " the backup: " + String.join("; ", problems.subList(0, Math.min(10, problems.size()))));
+    }
+    ctx.progress().message("row counts of " + expected.size() + " tables match the backup");
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Plumbing
+
+  private Connection connect(String db) throws SQLException {
+    return cfg.connect(db);
+  }
+
+  /** Maps a major version (96 for 9.6, 15 for 15) to a number that orders across the 10.0 renumbering. */
+  static int comparable(int major) {
+    return major >= 90 ? major : major * 100;
+  }
+
+  /** Runs {@code <tool> --version}; returns the version and its major number. */
+  private String[] toolVersion(String tool, @Nullable RunContext ctx) {
+    ChildProcess.Builder b = ChildProcess.builder(cfg.tool(tool), "--version").name(tool);
+    if (ctx != null) {
+      b.cancellation(ctx.cancellation());
+    }
+    ChildProcess.Result r;
+    try {
+      r = b.build().run();
+    } catch (BbdiyException e) {
+      throw BbdiyException.configuration(tool + " is not installed (" + e.getMessage() + "). Install the PostgreSQL"
+          + " client (apt-get install postgresql-client) or set postgresql.bin-dir");
+    }
+    String out = String.join(" ", r.stdoutTail());
+    Matcher m = TOOL_VERSION.matcher(out);
+    if (!r.succeeded() || !m.find()) {
+      throw BbdiyException.configuration("Cannot tell the version of " + cfg.tool(tool) + " ('" + out + "')");
+    }
+    int major = Integer.parseInt(m.group(1));
+    if (major < 10 && m.group(2) != null) {
+      major = major * 10 + Integer.parseInt(m.group(2)); // 9.6 compares as 96 against server 96
+    }
+    return new String[] {out.replaceAll(".*\\(PostgreSQL\\)\\s+", "").trim(), Integer.toString(major)};
+  }
+
+  /** Writes a 0600 passfile for the child processes, or returns null when there is no password to pass. */
+  private @Nullable Path passfile() throws IOException {
+    if (cfg.password() == null) {
+      return null;
+    }
+    Path dir = Files.createDirectories(workDir.resolve(".bbdiy"));
+    Path file = dir.resolve("pgpass-" + ProcessHandle.current().pid() + "-" + PASSFILES.incrementAndGet());
+    Files.deleteIfExists(file);
+    String line = escape(cfg.host()) + ":" + cfg.port() + ":*:" + escape(cfg.user()) + ":"
+        + escape(cfg.password().reveal()) + "\n";
+    try (FileChannel ch = SecureFiles.createPrivate(file)) {
+      ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
+    }
+    return file;
+  }
+
+  private static void deletePassfile(@Nullable Path file) {
+    if (file != null) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException ignored) {
+        // it is 0600 in our own state directory
+      }
+    }
+  }
+
+  private void environment(ChildProcess.Builder b, @Nullable Path passfile) {
+    b.environment("PGAPPNAME", "bbdiy");
+    b.environment("PGCONNECT_TIMEOUT", "10");
+    if (passfile != null) {
+      b.environment("PGPASSFILE", passfile.toString());
+      b.removeEnvironment("PGPASSWORD");
+    }
+    if (cfg.sslmode() != null) {
+      b.environment("PGSSLMODE", cfg.sslmode());
+    }
+    if (cfg.sslrootcert() != null) {
+      b.environment("PGSSLROOTCERT", cfg.sslrootcert().toString());
+    }
+  }
+
+  private static String escape(String s) {
+    return s.replace("\\", "\\\\").replace(":", "\\:");
+  }
+
+  static String ident(String name) {
+    return "\"" + name.replace("\"", "\"\"") + "\"";
+  }
+
+  private static String literal(@Nullable String value) {
+    return "'" + String.valueOf(value).replace("'", "''") + "'";
+  }
+
+  private static boolean isConnectionProblem(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.startsWith("28") || state.equals("3D000"));
+  }
+
+  private BbdiyException connectionFailure(String db, Exception e) {
+    String state = e instanceof SQLException ? ((SQLException) e).getSQLState() : null;
+    String where = cfg.user() + "@" + cfg.host() + ":" + cfg.port() + "/" + db;
+    String message = e.getMessage() == null ? e.toString() : e.getMessage();
+    if ("28P01".equals(state) || "28000".equals(state)) {
+      return BbdiyException.configuration("PostgreSQL rejected " + where + ": " + message + ". Check"
+          + " postgresql.user and postgresql.password (or postgresql.password.file, ~/.pgpass)");
+    }
+    if ("3D000".equals(state)) {
+      return BbdiyException.configuration("Database " + db + " does not exist on " + cfg.host() + ":" + cfg.port()
+          + ". Check postgresql.database (BITBUCKET_DB)");
+    }
+    if (state != null && state.startsWith("08")) {
+      return new BbdiyException(ErrorCode.PROVIDER_FAILED, "Cannot connect to PostgreSQL at " + cfg.host() + ":"
+          + cfg.port() + ": " + message + ". Check postgresql.host and postgresql.port, and that the server"
+          + " accepts TCP connections", e);
+    }
+    return BbdiyException.provider("postgresql", where + ": " + message, e);
+  }
+}

@@ -1,0 +1,346 @@
+package dev.bbdiy.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupResult;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.RestoreResult;
+import dev.bbdiy.api.spi.CaptureHandle;
+import dev.bbdiy.api.spi.DatabaseDumper;
+import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.MaintenanceClient;
+import dev.bbdiy.core.ProviderRegistry;
+import dev.bbdiy.core.RestoreRequest;
+import dev.bbdiy.core.internal.archive.TarArchiverProvider;
+import dev.bbdiy.core.internal.copy.CopyProvider;
+import dev.bbdiy.testkit.BitbucketHomes;
+import dev.bbdiy.testkit.FakeBitbucketExtension;
+import dev.bbdiy.testkit.PostgresTestServer;
+import dev.bbdiy.testkit.TestClock;
+import dev.bbdiy.testkit.TestContexts;
+import dev.bbdiy.testkit.Trees;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The postgresql provider against a real PostgreSQL server: no mocks. */
+class PostgresProviderTest {
+  @RegisterExtension
+  final FakeBitbucketExtension bitbucket = FakeBitbucketExtension.create(b -> b.drainTime(Duration.ofMillis(50)));
+
+  @TempDir Path temp;
+
+  final PostgresTestServer pg = PostgresTestServer.machine();
+  final TestClock clock = new TestClock();
+  String db;
+
+  @BeforeEach
+  void createDatabase() {
+    db = pg.createDatabase("bbdiy_test");
+    pg.execute(db, "CREATE TABLE repository (id serial PRIMARY KEY, name text NOT NULL);"
+        + " CREATE TABLE pull_request (id serial PRIMARY KEY, repository_id int REFERENCES repository(id),"
+        + " title text);"
+        + " INSERT INTO repository (name) SELECT 'repo-' || g FROM generate_series(1, 1000) g;"
+        + " INSERT INTO pull_request (repository_id, title) SELECT 1 + g % 1000, 'pr ' || g"
+        + " FROM generate_series(1, 3000) g;");
+  }
+
+  @AfterEach
+  void dropDatabases() {
+    for (String name : pg.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE '" + db + "%'")
+        .split("\n")) {
+      if (!name.isBlank()) {
+        pg.dropDatabase(name.trim());
+      }
+    }
+  }
+
+  Map<String, String> config(String... extra) {
+    Map<String, String> m = new HashMap<>(pg.configuration(db));
+    m.put("tar.dir", temp.resolve("archives").toString());
+    for (int i = 0; i < extra.length; i += 2) {
+      m.put(extra[i], extra[i + 1]);
+    }
+    return m;
+  }
+
+  DatabaseDumper dumper(Map<String, String> config) {
+    PostgresProvider p = new PostgresProvider();
+    return p.create(TestContexts.providerContext(p, config, BitbucketInstance.of("bitbucket", null),
+        temp.resolve("work")));
+  }
+
+  BackupEngine.Builder engine(Map<String, String> config) throws Exception {
+    Path home = temp.resolve("home");
+    if (!Files.exists(home)) {
+      BitbucketHomes.generate(home, BitbucketHomes.spec().repositories(2).useGit(false));
+    }
+    return BackupEngine.builder()
+        .instance(BitbucketInstance.of("bitbucket", home))
+        .workDir(temp.resolve("work"))
+        .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+            .pollInterval(Duration.ofMillis(20)).build())
+        .home(new CopyProvider())
+        .database(new PostgresProvider())
+        .archiver(new TarArchiverProvider())
+        .configuration(config)
+        .clock(clock);
+  }
+
+  @Test
+  void is_registered_with_the_service_loader() {
+    assertThat(ProviderRegistry.load().database("postgresql")).isInstanceOf(PostgresProvider.class);
+  }
+
+  @Test
+  void the_dump_holds_the_database_as_it_was_at_capture_not_what_is_written_after() throws Exception {
+    DatabaseDumper d = dumper(config());
+    TestContexts.TestRunContext ctx = TestContexts.run(temp.resolve("work"), Phase.PREFLIGHT);
+    d.preflight(ctx);
+    CaptureHandle h = d.capture(ctx.in(Phase.CAPTURE));
+    // Bitbucket is unlocked now and writes again: before and during the dump.
+    pg.execute(db, "INSERT INTO repository (name) SELECT 'after-' || g FROM generate_series(1, 500) g");
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger writes = new AtomicInteger();
+    Thread writer = new Thread(() -> {
+      while (!stop.get()) {
+        pg.execute(db, "INSERT INTO pull_request (repository_id, title) VALUES (1, 'during the dump')");
+        writes.incrementAndGet();
+      }
+    });
+    writer.start();
+    Artifact a;
+    try {
+      a = d.complete(ctx.in(Phase.COMPLETE), h);
+    } finally {
+      stop.set(true);
+      writer.join();
+      h.close();
+    }
+
+    assertThat(writes.get()).isPositive();
+    assertThat(a.property("mode")).isEqualTo("snapshot");
+    assertThat(a.property("rows.public.repository")).isEqualTo("1000");
+    assertThat(a.property("rows.public.pull_request")).isEqualTo("3000");
+    assertThat(temp.resolve("work/bitbucket-db/toc.dat")).exists();
+
+    String restored = db + "_restored";
+    d.restore(TestContexts.restore(BackupId.of("bitbucket", clock.instant()), a, temp.resolve("work/bitbucket-db"),
+        null, Map.of(), restored));
+    assertThat(pg.queryLong(restored, "SELECT count(*) FROM repository")).isEqualTo(1000);
+    assertThat(pg.queryLong(restored, "SELECT count(*) FROM pull_request")).isEqualTo(3000);
+    assertThat(pg.queryLong(restored, "SELECT count(*) FROM repository WHERE name LIKE 'after-%'")).isZero();
+  }
+
+  @Test
+  void a_full_backup_and_restore_through_the_engine() throws Exception {
+    BackupResult backup = engine(config()).build().backup();
+
+    Artifact dbArtifact = backup.summary().artifact(Artifact.Kind.DATABASE).orElseThrow();
+    assertThat(dbArtifact.property("mode")).isEqualTo("snapshot");
+    assertThat(backup.lockWindow()).isLessThan(Duration.ofSeconds(10));
+    assertThat(bitbucket.server().isLocked()).isFalse();
+
+    String restored = db + "_restored";
+    RestoreResult result = engine(config()).build().restore(RestoreRequest.builder(backup.id())
+        .targetHome(temp.resolve("restored-home")).targetDatabase(restored).build());
+
+    assertThat(result.database()).isEqualTo(restored);
+    assertThat(pg.queryLong(restored, "SELECT count(*) FROM pull_request")).isEqualTo(3000);
+    assertThat(Trees.differences(temp.resolve("work").resolve(BackupLayout.HOME), temp.resolve("restored-home")))
+        .isEmpty();
+  }
+
+  @Test
+  void in_lock_mode_dumps_inside_the_lock_as_atlassians_scripts_do() throws Exception {
+    BackupResult backup = engine(config("postgresql.mode", "in-lock")).build().backup();
+
+    Artifact a = backup.summary().artifact(Artifact.Kind.DATABASE).orElseThrow();
+    assertThat(a.property("mode")).isEqualTo("in-lock");
+    assertThat(backup.phases().get(Phase.CAPTURE)).isGreaterThan(backup.phases().get(Phase.COMPLETE));
+  }
+
+  @Test
+  void restore_never_overwrites_an_existing_database() throws Exception {
+    BackupResult backup = engine(config()).build().backup();
+
+    assertThatThrownBy(() -> engine(config()).build().restore(RestoreRequest.builder(backup.id()).databaseOnly()
+        .targetDatabase(db).build()))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED))
+        .hasMessageContaining("already exists");
+    assertThat(pg.queryLong(db, "SELECT count(*) FROM repository")).isEqualTo(1000);
+  }
+
+  @Test
+  void restores_into_a_cluster_whose_roles_differ() throws Exception {
+    String owner = db + "_owner";
+    pg.execute("postgres", "CREATE ROLE " + owner);
+    try {
+      pg.execute(db, "ALTER TABLE repository OWNER TO " + owner);
+      BackupResult backup = engine(config()).build().backup();
+      pg.execute(db, "ALTER TABLE repository OWNER TO " + pg.superuser());
+      pg.execute("postgres", "DROP ROLE " + owner);
+
+      String strict = db + "_strict";
+      assertThatThrownBy(() -> engine(config()).build().restore(RestoreRequest.builder(backup.id())
+          .databaseOnly().targetDatabase(strict).build()))
+          .hasMessageContaining("restore-no-owner");
+      assertThat(pg.databaseExists(strict)).as("the failed restore's database is dropped").isFalse();
+
+      String relaxed = db + "_relaxed";
+      engine(config("postgresql.restore-no-owner", "true")).build().restore(RestoreRequest.builder(backup.id())
+          .databaseOnly().targetDatabase(relaxed).build());
+      assertThat(pg.query(relaxed, "SELECT tableowner FROM pg_tables WHERE tablename = 'repository'"))
+          .isEqualTo(pg.superuser());
+    } finally {
+      pg.execute("postgres", "DROP ROLE IF EXISTS " + owner);
+    }
+  }
+
+  @Test
+  void a_missing_database_and_an_unreachable_server_fail_before_the_lock() throws Exception {
+    assertThatThrownBy(() -> engine(config("postgresql.database", "no_such_db")).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+        .hasMessageContaining("no_such_db");
+    assertThatThrownBy(() -> engine(config("postgresql.port", "1")).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROVIDER_FAILED))
+        .hasMessageContaining("Cannot connect");
+    assertThat(bitbucket.server().calls(dev.bbdiy.testkit.FakeBitbucketServer.Endpoint.LOCK)).isZero();
+  }
+
+  @Test
+  void a_killed_pg_dump_fails_cleanly_and_keeps_the_previous_dump() throws Exception {
+    BackupResult first = engine(config()).build().backup();
+    byte[] previousToc = Files.readAllBytes(temp.resolve("work/bitbucket-db/toc.dat"));
+    pg.execute(db, "INSERT INTO pull_request (repository_id, title) SELECT 1, repeat('x', 500)"
+        + " FROM generate_series(1, 200000)");
+    clock.advance(Duration.ofSeconds(2));
+    AtomicBoolean killed = new AtomicBoolean();
+    Thread killer = new Thread(() -> {
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!killed.get() && System.nanoTime() < deadline) {
+        ProcessHandle.current().descendants()
+            .filter(ph -> ph.info().commandLine().map(c -> c.contains("pg_dump") && c.contains("--snapshot="))
+                .orElse(false))
+            .findFirst().ifPresent(ph -> killed.set(ph.destroyForcibly()));
+        Thread.onSpinWait();
+      }
+    });
+    killer.start();
+
+    assertThatThrownBy(() -> engine(config()).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROVIDER_FAILED))
+        .hasMessageContaining("pg_dump");
+    killer.join();
+
+    assertThat(killed).isTrue();
+    assertThat(bitbucket.server().isLocked()).isFalse();
+    assertThat(temp.resolve("work/.bbdiy/postgresql-dump.partial")).doesNotExist();
+    assertThat(Files.readAllBytes(temp.resolve("work/bitbucket-db/toc.dat"))).isEqualTo(previousToc);
+    assertThat(engine(config()).build().list()).extracting(b -> b.id()).containsExactly(first.id());
+  }
+
+  @Test
+  void pg_dump_older_than_the_server_is_refused_with_the_fix() throws Exception {
+    Path bin = Files.createDirectories(temp.resolve("old-bin"));
+    Path fake = bin.resolve("pg_dump");
+    Files.writeString(fake, "#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n");
+    Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
+    DatabaseDumper d = dumper(config("postgresql.bin-dir", bin.toString()));
+
+    assertThatThrownBy(() -> d.preflight(TestContexts.run(temp.resolve("work"), Phase.PREFLIGHT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+        .hasMessageContaining("cannot dump the PostgreSQL")
+        .hasMessageContaining("postgresql-client-");
+  }
+
+  @Test
+  void with_a_password_role_on_scram_the_password_is_in_no_command_line() throws Exception {
+    PostgresTestServer scram = PostgresTestServer.scram();
+    String password = "pw-" + Long.toHexString(System.nanoTime());
+    String role = "bbdiy_backup";
+    scram.execute("postgres", "DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role + " LOGIN CREATEDB PASSWORD '"
+        + password + "'");
+    String database = scram.createDatabase("bbdiy_scram");
+    scram.execute(database, "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 100000);"
+        + " ALTER TABLE t OWNER TO " + role + "; ALTER DATABASE " + database + " OWNER TO " + role);
+    Map<String, String> config = new HashMap<>(scram.configuration(database));
+    config.put("postgresql.user", role);
+    config.put("postgresql.password", password);
+    config.put("tar.dir", temp.resolve("archives").toString());
+
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<String> leaked = new AtomicReference<>();
+    AtomicInteger dumpsSeen = new AtomicInteger();
+    Thread watcher = new Thread(() -> {
+      while (!stop.get()) {
+        ProcessHandle.allProcesses().forEach(ph -> {
+          String cmd = ph.info().commandLine().orElse("");
+          if (cmd.contains("pg_dump") || cmd.contains("pg_restore")) {
+            dumpsSeen.incrementAndGet();
+          }
+          if (cmd.contains(password)) {
+            leaked.set(cmd);
+          }
+        });
+      }
+    });
+    watcher.start();
+    BackupResult backup;
+    try {
+      backup = engine(config).build().backup();
+      engine(config).build().restore(RestoreRequest.builder(backup.id()).databaseOnly()
+          .targetDatabase(database + "_restored").build());
+    } finally {
+      stop.set(true);
+      watcher.join();
+    }
+
+    assertThat(dumpsSeen.get()).as("the watcher saw the tools run").isPositive();
+    assertThat(leaked.get()).as("a command line with the password").isNull();
+    assertThat(scram.queryLong(database + "_restored", "SELECT count(*) FROM t")).isEqualTo(100000);
+    try (var s = Files.list(temp.resolve("work/.bbdiy"))) {
+      assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("pgpass"));
+    }
+    assertThat(Files.readString(Path.of(backup.stored().location() + ".summary.json"))).doesNotContain(password);
+  }
+
+  @Test
+  void a_wrong_password_is_a_clear_error_and_nothing_is_locked() throws Exception {
+    PostgresTestServer scram = PostgresTestServer.scram();
+    String database = scram.createDatabase("bbdiy_scram");
+    Map<String, String> config = new HashMap<>(scram.configuration(database));
+    config.put("postgresql.password", "wrong");
+    config.put("tar.dir", temp.resolve("archives").toString());
+
+    assertThatThrownBy(() -> engine(config).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+        .hasMessageContaining("postgresql.password")
+        .hasMessageNotContaining("wrong\"");
+    assertThat(bitbucket.server().calls(dev.bbdiy.testkit.FakeBitbucketServer.Endpoint.LOCK)).isZero();
+  }
+
+  @Test
+  void identifiers_are_quoted() {
+    assertThat(PostgresDumper.ident("we\"ird")).isEqualTo("\"we\"\"ird\"");
+  }
+}
