@@ -729,15 +729,33 @@ public final class BackupEngine {
 
   private RecoveryResult doRecover(Run run) {
     LockStateFile file = new LockStateFile(stateDir);
+    if (client == null && file.read().isPresent()) {
+      throw BbdiyException.configuration("An interrupted run left a lock (state file " + file.path() + "), but no"
+          + " Bitbucket is configured to release it: set bitbucket.url and credentials");
+    }
+    return client == null
+        ? new RecoveryResult(false, false, null, "No interrupted run left a lock in " + workDir)
+        : recoverState(stateDir, workDir, client);
+  }
+
+  /**
+   * Releases the lock an interrupted run left in {@code workDir}, without the rest of a configuration: what
+   * {@code bbdiy unlock --recover} does in an emergency. Takes the working directory's run lock first.
+   */
+  public static RecoveryResult recover(Path workDir, MaintenanceClient client) {
+    Path dir = workDir.toAbsolutePath().normalize();
+    try (RunLock ignored = RunLock.acquire(dir.resolve(".bbdiy"), "recover")) {
+      return recoverState(dir.resolve(".bbdiy"), dir, client);
+    }
+  }
+
+  private static RecoveryResult recoverState(Path stateDir, Path workDir, MaintenanceClient client) {
+    LockStateFile file = new LockStateFile(stateDir);
     Optional<LockStateFile.State> found = file.read();
     if (found.isEmpty()) {
       return new RecoveryResult(false, false, null, "No interrupted run left a lock in " + workDir);
     }
     LockStateFile.State s = found.get();
-    if (client == null) {
-      throw BbdiyException.configuration("An interrupted run left a lock of " + s.baseUrl() + " (state file "
-          + file.path() + "), but no Bitbucket is configured to release it: set bitbucket.url and credentials");
-    }
     if (!sameUrl(s.baseUrl(), client.baseUrl())) {
       throw BbdiyException.refused("The lock state in " + file.path() + " is for " + s.baseUrl()
           + ", but this configuration uses " + client.baseUrl() + ". Run with that bitbucket.url, or unlock by"
@@ -867,7 +885,7 @@ public final class BackupEngine {
       } else {
         targetHome = request.targetHome() != null ? request.targetHome() : instance.home();
         if (targetHome == null) {
-          throw BbdiyException.configuration("Where should the home be restored? Set home (BITBUCKET_HOME) or"
+          throw BbdiyException.configuration("Where should the home be restored? Set instance.home (BITBUCKET_HOME) or"
               + " pass --target-home");
         }
         targetHome = targetHome.toAbsolutePath().normalize();
@@ -1179,7 +1197,7 @@ public final class BackupEngine {
      */
     public BackupEngine build() {
       if (instance == null) {
-        throw BbdiyException.configuration("The instance (instance.name, home) is not configured");
+        throw BbdiyException.configuration("The instance (instance.name, instance.home) is not configured");
       }
       if (workDir == null) {
         throw BbdiyException.configuration("work.dir is not configured: set the working directory (Atlassian's"

@@ -12,7 +12,7 @@ public enum SettingType {
   PATH,
   /** A duration: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 1d}, ISO-8601 {@code PT5M}, or seconds. */
   DURATION,
-  /** A comma- or whitespace-separated list. */
+  /** A comma-separated list (items are trimmed, so paths with spaces work). */
   LIST,
   /**
    * A secret, never logged or shown. Also accepted as {@code <key>.file=<path>}: the first line of the file,

@@ -250,10 +250,10 @@ public final class Settings {
     }
   }
 
-  /** Parses a list as {@link SettingType#LIST} documents it. */
+  /** Parses a list as {@link SettingType#LIST} documents it: comma- or newline-separated, items trimmed. */
   public static List<String> parseList(String text) {
     List<String> out = new ArrayList<>();
-    for (String part : text.split("[,\\s]+")) {
+    for (String part : text.split("[,\\n]+")) {
       if (!part.isBlank()) {
         out.add(part.trim());
       }

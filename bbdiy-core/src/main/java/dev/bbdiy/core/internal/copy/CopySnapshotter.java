@@ -44,7 +44,7 @@ final class CopySnapshotter implements HomeSnapshotter {
   private List<Job> jobs() {
     Path home = instance.home();
     if (home == null) {
-      throw BbdiyException.configuration("home is not configured: set the Bitbucket home directory (BITBUCKET_HOME)");
+      throw BbdiyException.configuration("instance.home is not configured: set the Bitbucket home directory (BITBUCKET_HOME)");
     }
     List<Job> jobs = new ArrayList<>();
     jobs.add(new Job("home", home, BackupLayout.HOME,

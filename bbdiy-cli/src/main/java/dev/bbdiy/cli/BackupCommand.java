@@ -1,0 +1,51 @@
+package dev.bbdiy.cli;
+
+import dev.bbdiy.api.BackupResult;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.core.BackupEngine;
+import java.time.Duration;
+import java.util.Map;
+import picocli.CommandLine.Command;
+
+@Command(name = "backup", description = {"Makes a backup: locks Bitbucket only while capturing, archives and"
+    + " verifies it, then applies retention.", "On Ctrl-C or SIGTERM it stops its work, cancels Bitbucket's task"
+    + " and unlocks before exiting."})
+final class BackupCommand extends BaseCommand {
+  @Override
+  int execute() {
+    EngineFactory factory = factory();
+    Reporting reporting = new Reporting(config(), output);
+    BackupEngine engine = factory.engine(output, false);
+    try (AutoCloseable ignored = engine.cancelOnShutdown(Duration.ofMinutes(3))) {
+      output.info("Backup of " + engine.instance().name() + " starting");
+      BackupResult r = engine.backup();
+      String lock = r.lockWindow() == null ? "no lock (zero-downtime)"
+          : "Bitbucket locked for " + Output.seconds(r.lockWindow())
+              + (r.drainedWindow() == null ? "" : ", drained for " + Output.seconds(r.drainedWindow()));
+      output.info("Backup " + r.id() + " is complete and verified: " + r.stored().location() + " ("
+          + Output.mib(r.stored().size()) + ", " + r.summary().files() + " files, " + Output.mib(r.summary().bytes())
+          + ")");
+      output.info(lock + "; total " + Output.seconds(r.total()));
+      if (verbose) {
+        for (Map.Entry<Phase, Duration> e : new java.util.EnumMap<>(r.phases()).entrySet()) {
+          output.info("  " + e.getKey().name().toLowerCase(java.util.Locale.ROOT) + ": "
+              + Output.seconds(e.getValue()));
+        }
+      }
+      if (!r.pruned().isEmpty()) {
+        output.info("Retention deleted " + r.pruned());
+      }
+      reporting.success(engine.instance().name(), r);
+      if (json) {
+        output.json(r);
+      }
+      return 0;
+    } catch (BbdiyException e) {
+      reporting.failure(engine.instance().name(), e);
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package dev.bbdiy.cli;
+
+import dev.bbdiy.api.BackupListener;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.InstanceType;
+import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.api.spi.Settings;
+import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.MaintenanceClient;
+import dev.bbdiy.core.ProviderRegistry;
+import dev.bbdiy.core.RetentionPolicy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
+
+/** Builds the library objects a command needs from the validated configuration. */
+final class EngineFactory {
+  private final Config config;
+
+  EngineFactory(Config config) {
+    this.config = config;
+  }
+
+  /** Returns the Bitbucket URL, if configured. */
+  Optional<String> url() {
+    return config.group("bitbucket").optional(CoreKeys.URL);
+  }
+
+  /** Returns a maintenance client, if a URL is configured. */
+  Optional<MaintenanceClient> client() {
+    Settings b = config.group("bitbucket");
+    Optional<String> url = b.optional(CoreKeys.URL);
+    if (url.isEmpty()) {
+      return Optional.empty();
+    }
+    MaintenanceClient.Builder builder = MaintenanceClient.builder(url.get())
+        .callTimeout(b.duration(CoreKeys.TIMEOUT))
+        .unlockRetryBudget(b.duration(CoreKeys.UNLOCK_RETRY));
+    Optional<String> user = b.optional(CoreKeys.USER);
+    Optional<Secret> password = b.secret(CoreKeys.PASSWORD);
+    if (user.isPresent() && password.isPresent()) {
+      builder.credentials(user.get(), password.get());
+    } else if (user.isPresent() || password.isPresent()) {
+      throw BbdiyException.configuration("Set both bitbucket.user and bitbucket.password (or"
+          + " bitbucket.password.file)");
+    }
+    b.optionalPath(CoreKeys.CA).ifPresent(builder::trustedCertificates);
+    return Optional.of(builder.build());
+  }
+
+  /** Returns a client, failing with the fix if none is configured. */
+  MaintenanceClient requireClient() {
+    return client().orElseThrow(() -> BbdiyException.configuration("bitbucket.url is not configured (BITBUCKET_URL)"));
+  }
+
+  /**
+   * Returns the instance.
+   *
+   * @param resolveOwner whether to turn owner-user and owner-group into numbers now (restore needs them)
+   */
+  BitbucketInstance instance(boolean resolveOwner) {
+    Settings i = config.group("instance");
+    List<Path> stores = new ArrayList<>();
+    for (String s : i.list(CoreKeys.DATA_STORES)) {
+      stores.add(Path.of(s));
+    }
+    int uid = -1;
+    int gid = -1;
+    if (resolveOwner) {
+      uid = i.optional(CoreKeys.OWNER_USER).map(u -> resolveId(u, false)).orElse(-1);
+      gid = i.optional(CoreKeys.OWNER_GROUP).map(g -> resolveId(g, true)).orElse(-1);
+    }
+    return new BitbucketInstance(i.string(CoreKeys.NAME), InstanceType.parse(i.string(CoreKeys.TYPE)),
+        i.optionalPath(CoreKeys.HOME).orElse(null), stores, i.list(CoreKeys.EXCLUDE), uid, gid);
+  }
+
+  /** Returns the working directory, failing with the fix if it is not configured. */
+  Path workDir() {
+    return config.group("work").optionalPath(CoreKeys.WORK_DIR).orElseThrow(() -> BbdiyException.configuration(
+        "work.dir is not configured: set the working directory (Atlassian's BITBUCKET_BACKUP_ROOT)"));
+  }
+
+  /** Returns an engine for the command. */
+  BackupEngine engine(BackupListener listener, boolean resolveOwner) {
+    ProviderRegistry registry = config.registry();
+    Settings b = config.group("bitbucket");
+    Settings retention = config.group("retention");
+    String homeType = config.group("home").string(CoreKeys.HOME_TYPE);
+    String dbType = config.group("database").string(CoreKeys.DATABASE_TYPE);
+    BackupEngine.Builder builder = BackupEngine.builder()
+        .instance(instance(resolveOwner))
+        .workDir(workDir())
+        .home(homeType.equals("none") ? null : registry.home(homeType))
+        .database(dbType.equals("none") ? null : registry.database(dbType))
+        .archiver(registry.archiver(config.group("archive").string(CoreKeys.ARCHIVE_TYPE)))
+        .configuration(config.values())
+        .zeroDowntime(b.bool(CoreKeys.ZERO_DOWNTIME))
+        .drainTimeout(b.duration(CoreKeys.DRAIN_TIMEOUT))
+        .maxLockWindow(b.duration(CoreKeys.MAX_LOCK))
+        .retention(new RetentionPolicy(retention.integer(CoreKeys.KEEP),
+            retention.optional(CoreKeys.WITHIN).map(Settings::parseDuration).orElse(null)))
+        .listener(listener);
+    client().ifPresent(builder::bitbucket);
+    return builder.build();
+  }
+
+  /** Resolves a user or group name to its number with the system's own tools (names may come from LDAP). */
+  static int resolveId(String nameOrId, boolean group) {
+    if (nameOrId.matches("\\d+")) {
+      return Integer.parseInt(nameOrId);
+    }
+    List<String> cmd = group ? List.of("getent", "group", nameOrId) : List.of("id", "-u", nameOrId);
+    String out = run(cmd);
+    if (out != null) {
+      String value = group ? out.split(":").length > 2 ? out.split(":")[2] : "" : out.trim();
+      if (value.trim().matches("\\d+")) {
+        return Integer.parseInt(value.trim());
+      }
+    }
+    throw BbdiyException.configuration("The " + (group ? "group" : "user") + " '" + nameOrId + "' (instance.owner-"
+        + (group ? "group" : "user") + ", BITBUCKET_" + (group ? "GID" : "UID") + ") does not exist on this machine;"
+        + " create it or give its number");
+  }
+
+  private static @Nullable String run(List<String> cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        return null;
+      }
+      return out.trim();
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+}

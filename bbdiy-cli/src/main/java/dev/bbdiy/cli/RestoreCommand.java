@@ -1,0 +1,100 @@
+package dev.bbdiy.cli;
+
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.RestoreResult;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.RestoreRequest;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "restore", description = {"Restores a backup into empty targets, verifying it as it is extracted.",
+    "Without a backup id, lists the backups. 'latest' is the newest one bbdiy made.",
+    "A restore never overwrites: the home, data stores and database must be empty or absent."})
+final class RestoreCommand extends BaseCommand {
+  @Parameters(index = "0", arity = "0..1", paramLabel = "BACKUP-ID", description = "The backup, or 'latest'.")
+  @Nullable String id;
+
+  @Option(names = "--target-home", paramLabel = "DIR", description = "Restore the home here instead of instance.home.")
+  @Nullable Path targetHome;
+
+  @Option(names = "--target-data-store", paramLabel = "ORIGINAL=TARGET",
+      description = "Restore the data store backed up from ORIGINAL into TARGET.")
+  Map<Path, Path> dataStores = new LinkedHashMap<>();
+
+  @Option(names = "--target-database", paramLabel = "NAME",
+      description = "Restore the database under this name (it must not exist), e.g. bitbucket_restored.")
+  @Nullable String targetDatabase;
+
+  @Option(names = "--home-only", description = "Restore only the home and data stores.")
+  boolean homeOnly;
+
+  @Option(names = "--database-only", description = "Restore only the database.")
+  boolean databaseOnly;
+
+  @Option(names = "--allow-unverified",
+      description = "Allow restoring a backup without a manifest (made by Atlassian's scripts).")
+  boolean allowUnverified;
+
+  @Override
+  int execute() {
+    EngineFactory factory = factory();
+    BackupEngine engine = factory.engine(output, true);
+    if (id == null) {
+      List<StoredBackup> backups = engine.list();
+      ListCommand.print(output, backups, json);
+      output.error("Name the backup to restore: bbdiy restore <backup-id> (or latest)");
+      return ErrorCode.USAGE.exitCode();
+    }
+    if (homeOnly && databaseOnly) {
+      throw new BbdiyException(ErrorCode.USAGE, "--home-only and --database-only exclude each other");
+    }
+    BackupId backupId = ListCommand.resolve(engine, id);
+    RestoreRequest.Builder request = RestoreRequest.builder(backupId).allowUnverified(allowUnverified);
+    if (targetHome != null) {
+      request.targetHome(targetHome);
+    }
+    dataStores.forEach(request::dataStore);
+    if (targetDatabase != null) {
+      request.targetDatabase(targetDatabase);
+    }
+    if (homeOnly) {
+      request.homeOnly();
+    }
+    if (databaseOnly) {
+      request.databaseOnly();
+    }
+    try (AutoCloseable ignored = engine.cancelOnShutdown(Duration.ofMinutes(3))) {
+      output.info("Restoring " + backupId);
+      RestoreResult r = engine.restore(request.build());
+      output.info("Restored " + backupId + (r.verified() ? " (verified against its manifest)" : " (UNVERIFIED)")
+          + " in " + Output.seconds(r.total()) + ": " + r.files() + " files, " + Output.mib(r.bytes()));
+      if (r.home() != null) {
+        output.info("  home: " + r.home());
+      }
+      for (Path p : r.dataStores()) {
+        output.info("  data store: " + p);
+      }
+      if (r.database() != null) {
+        output.info("  database: " + r.database());
+      }
+      if (json) {
+        output.json(r);
+      }
+      return 0;
+    } catch (BbdiyException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+package dev.bbdiy.cli;
+
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.MaintenanceClient;
+import dev.bbdiy.core.RecoveryResult;
+import org.jspecify.annotations.Nullable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "unlock", description = {"Releases a maintenance lock: with its token, or with --recover from the"
+    + " state file an interrupted run (SIGKILL, OOM, reboot) left in the working directory.",
+    "Needs only bitbucket.url (and work.dir for --recover)."})
+final class UnlockCommand extends BaseCommand {
+  @Option(names = "--token", paramLabel = "TOKEN", description = "The unlock token.")
+  @Nullable String token;
+
+  @Option(names = "--recover", description = "Use the state file of the interrupted run in work.dir.")
+  boolean recover;
+
+  @Override
+  int execute() {
+    EngineFactory f = factory();
+    MaintenanceClient client = f.requireClient();
+    if (recover == (token != null)) {
+      throw new BbdiyException(ErrorCode.USAGE, "Give either --token TOKEN or --recover");
+    }
+    if (token != null) {
+      client.unlock(client.adopt(token));
+      output.info("Unlocked " + client.baseUrl());
+      if (json) {
+        output.json(java.util.Map.of("released", true));
+      }
+      return 0;
+    }
+    RecoveryResult r = BackupEngine.recover(f.workDir(), client);
+    output.info(r.message());
+    if (json) {
+      output.json(r);
+    }
+    return 0;
+  }
+}
