@@ -110,10 +110,15 @@ class BackupEngineTest {
     assertThat(home.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle");
     assertThat(database.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle");
     FakeBitbucketServer server = bitbucket.server();
-    assertThat(server.eventTypes()).containsExactly(EventType.LOCKED, EventType.BACKUP_STARTED, EventType.DRAINED,
-        EventType.PROGRESS, EventType.PROGRESS, EventType.PROGRESS, EventType.TASK_ENDED, EventType.UNLOCKED);
-    assertThat(server.events(EventType.PROGRESS)).extracting(FakeBitbucketServer.Event::detail)
-        .containsExactly("33", "66", "100");
+    assertThat(server.eventTypes().stream().filter(t -> t != EventType.PROGRESS))
+        .containsExactly(EventType.LOCKED, EventType.BACKUP_STARTED, EventType.DRAINED, EventType.TASK_ENDED,
+            EventType.UNLOCKED);
+    // One report per finished capture (33, 66; when both finish together the lower one may be skipped, as
+    // progress never goes backwards), then 100.
+    List<Integer> progress = server.events(EventType.PROGRESS).stream().map(e -> Integer.parseInt(e.detail()))
+        .toList();
+    assertThat(progress).isSorted().endsWith(100).hasSizeBetween(2, 3);
+    assertThat(progress.get(progress.size() - 2)).isIn(33, 66);
     assertThat(server.taskState()).contains("SUCCESSFUL");
 
     assertThat(result.verification().ok()).isTrue();

@@ -64,7 +64,25 @@ public abstract class ArchiverContract {
     Path store = Files.createDirectories(work.resolve(BackupLayout.dataStore(Path.of("/mnt/store one"))));
     Files.createDirectories(store.resolve("repositories/12/34/5"));
     Files.writeString(store.resolve("repositories/12/34/5/HEAD"), "ref: refs/heads/master\n");
+    ageTimestamps(work);
     archiver = newArchiver(Files.createDirectories(temp.resolve("archive")), work);
+  }
+
+  /**
+   * Gives every entry a distinct time years in the past, so that a tree restored "now" cannot match the original
+   * by accident: times must really be restored (directories after their contents).
+   */
+  static void ageTimestamps(Path root) throws IOException {
+    long[] t = {1_600_000_000L};
+    List<Path> all;
+    try (var s = Files.walk(root)) {
+      all = s.sorted(java.util.Comparator.reverseOrder()).toList();
+    }
+    for (Path p : all) {
+      if (!Files.isSymbolicLink(p)) {
+        Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(t[0]++, java.util.concurrent.TimeUnit.SECONDS));
+      }
+    }
   }
 
   protected BackupSummary summary(BackupId id) {

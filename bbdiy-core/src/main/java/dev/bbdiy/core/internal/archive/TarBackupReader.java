@@ -183,7 +183,7 @@ public final class TarBackupReader {
     }
   }
 
-  private static @Nullable BackupSummary compare(
+  static @Nullable BackupSummary compare(
       Path manifestFile, Path actualFile, long files, long bytes, List<String> problems) throws IOException {
     try (InputStream min = new BufferedInputStream(Files.newInputStream(manifestFile), 1 << 16);
         ManifestCodec.Reader manifest = ManifestCodec.reader(min);
