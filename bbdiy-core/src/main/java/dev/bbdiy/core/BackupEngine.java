@@ -661,9 +661,8 @@ public final class BackupEngine {
       }
       throw failure == null ? new IllegalStateException("no lock and no failure") : failure;
     }
-    Instant unlockStart = clock.instant();
+    Instant unlockStart = events.startPhase(Phase.UNLOCK);
     Instant drainedEnd = null;
-    events.emit(new BackupEvent.PhaseStarted(unlockStart, Phase.UNLOCK));
     if (failure == null) {
       try {
         bitbucket.reportProgress(lock, 100);
@@ -693,8 +692,7 @@ public final class BackupEngine {
       drainedWindow = Duration.between(drainedAt.get(), drainedEnd == null ? unlocked : drainedEnd);
     }
     events.emit(new BackupEvent.Unlocked(unlocked, lockWindow, released));
-    events.emit(new BackupEvent.PhaseFinished(unlocked, Phase.UNLOCK, Duration.between(unlockStart, unlocked),
-        released ? null : "the unlock failed"));
+    events.finishPhase(Phase.UNLOCK, unlockStart, released ? null : "the unlock failed");
     if (released) {
       state.clear();
     }

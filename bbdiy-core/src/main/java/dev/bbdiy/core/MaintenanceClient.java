@@ -57,6 +57,8 @@ public final class MaintenanceClient {
   private static final MediaType JSON = MediaType.get("application/json");
   private static final String TOKEN_HEADER = "X-Atlassian-Maintenance-Token";
   private static final Pattern TITLE = Pattern.compile("<title>([^<]*)</title>", Pattern.CASE_INSENSITIVE);
+  private static final Duration FAST_POLL = Duration.ofMillis(25);
+  private static final Duration FAST_POLL_PERIOD = Duration.ofSeconds(2);
 
   private final HttpUrl baseUrl;
   private final @Nullable String username;
@@ -266,8 +268,8 @@ public final class MaintenanceClient {
   }
 
   /**
-   * Polls the status until both latches report {@code DRAINED}. Starts polling every 100 ms and slows down to
-   * the configured poll interval. Unknown latch states count as not drained.
+   * Polls the status until both latches report {@code DRAINED}: every 25 ms for two seconds, then slowing down
+   * (by half each time) to the configured poll interval. Unknown latch states count as not drained.
    *
    * @param onStatus receives every status read, for progress messages
    * @throws BitbucketException {@link ErrorCode#BACKUP_TASK_FAILED} as soon as the task leaves {@code
@@ -276,8 +278,12 @@ public final class MaintenanceClient {
    */
   public MaintenanceStatus awaitDrained(
       MaintenanceLock lock, Duration timeout, Consumer<MaintenanceStatus> onStatus) {
-    Instant deadline = clock.instant().plus(timeout);
-    long delay = Math.min(100, pollInterval.toMillis());
+    Instant start = clock.instant();
+    Instant deadline = start.plus(timeout);
+    // Every millisecond between the drain and noticing it is downtime: poll every 25 ms for the first two
+    // seconds (drains usually take a few hundred milliseconds; a status read is cheap), then back off to the
+    // configured interval.
+    long delay = Math.min(FAST_POLL.toMillis(), pollInterval.toMillis());
     while (true) {
       MaintenanceStatus status = status(lock);
       onStatus.accept(status);
@@ -301,7 +307,9 @@ public final class MaintenanceClient {
             -1, null);
       }
       sleep(Duration.ofMillis(delay));
-      delay = Math.min(pollInterval.toMillis(), delay * 2);
+      if (Duration.between(start, clock.instant()).compareTo(FAST_POLL_PERIOD) > 0) {
+        delay = Math.min(pollInterval.toMillis(), Math.max(delay + 1, delay * 3 / 2));
+      }
     }
   }
 

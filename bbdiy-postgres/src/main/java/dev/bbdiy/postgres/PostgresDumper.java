@@ -84,6 +84,26 @@ final class PostgresDumper implements DatabaseDumper {
     }
   }
 
+  /** A connection opened before the lock, so that only the snapshot export itself runs while locked. */
+  private @Nullable Connection prepared;
+
+  @Override
+  public void prepare(RunContext ctx) {
+    if (cfg.inLock()) {
+      return;
+    }
+    try {
+      Connection c = connect(cfg.database());
+      c.setAutoCommit(false);
+      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+      c.setReadOnly(true);
+      c.rollback(); // no transaction is open until capture runs its first statement
+      prepared = c;
+    } catch (SQLException e) {
+      throw connectionFailure(cfg.database(), e);
+    }
+  }
+
   /** What the capture took: an exported snapshot held open by its transaction, or a dump already made. */
   private static final class Capture implements CaptureHandle {
     final @Nullable Connection connection;
@@ -121,26 +141,25 @@ final class PostgresDumper implements DatabaseDumper {
       dump(ctx, null, false);
       return new Capture(null, null, true, "in-lock");
     }
-    Connection c = null;
+    Connection c = prepared;
+    prepared = null;
     try {
-      c = connect(cfg.database());
-      c.setAutoCommit(false);
-      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-      c.setReadOnly(true);
-      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
-        rs.next();
-        String snapshot = rs.getString(1);
-        ctx.progress().message("exported snapshot " + snapshot + " of " + cfg.database());
-        return new Capture(c, snapshot, false, "snapshot");
+      try {
+        if (c == null) {
+          c = freshTransactionConnection();
+        }
+        return export(c, ctx);
+      } catch (SQLException broken) {
+        if (c == null || !isConnectionProblem(broken)) {
+          throw broken;
+        }
+        // The connection opened before the lock went away while Bitbucket drained: one more, fresh.
+        closeQuietly(c);
+        c = freshTransactionConnection();
+        return export(c, ctx);
       }
     } catch (SQLException e) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (SQLException ignored) {
-          // failing already
-        }
-      }
+      closeQuietly(c);
       if (isConnectionProblem(e)) {
         throw connectionFailure(cfg.database(), e);
       }
@@ -148,6 +167,24 @@ final class PostgresDumper implements DatabaseDumper {
           + " lock instead, so this lock window grows with the database");
       dump(ctx, null, false);
       return new Capture(null, null, true, "in-lock (snapshot export unavailable)");
+    }
+  }
+
+  private Connection freshTransactionConnection() throws SQLException {
+    Connection c = connect(cfg.database());
+    c.setAutoCommit(false);
+    c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+    c.setReadOnly(true);
+    return c;
+  }
+
+  /** Starts the REPEATABLE READ transaction (its first statement) and exports its snapshot: all the lock needs. */
+  private Capture export(Connection c, RunContext ctx) throws SQLException {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
+      rs.next();
+      String snapshot = rs.getString(1);
+      ctx.progress().message("exported snapshot " + snapshot + " of " + cfg.database());
+      return new Capture(c, snapshot, false, "snapshot");
     }
   }
 
@@ -310,8 +347,20 @@ final class PostgresDumper implements DatabaseDumper {
     return out;
   }
 
+  private static void closeQuietly(@Nullable Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // replaced by a fresh connection
+      }
+    }
+  }
+
   @Override
   public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
+    closeQuietly(prepared);
+    prepared = null;
     if (capture != null) {
       capture.close();
     }

@@ -87,6 +87,28 @@ public final class EventSink {
     });
   }
 
+  /**
+   * Emits the start of a phase whose end {@link #finishPhase} emits, for a phase that must not be cut short by an
+   * exception (the unlock).
+   */
+  public synchronized Instant startPhase(Phase phase) {
+    Instant start = clock.instant();
+    current = phase;
+    currentStart = start;
+    emit(new BackupEvent.PhaseStarted(start, phase));
+    return start;
+  }
+
+  /** Ends a phase begun with {@link #startPhase}, recording its duration. */
+  public synchronized void finishPhase(Phase phase, Instant start, @Nullable String failure) {
+    Instant end = clock.instant();
+    Duration took = Duration.between(start, end);
+    phases.merge(phase, took, Duration::plus);
+    current = null;
+    currentStart = null;
+    emit(new BackupEvent.PhaseFinished(end, phase, took, failure));
+  }
+
   /** Records a warning and emits it. */
   public synchronized void warning(String source, String message) {
     warnings.add(source.equals("bbdiy") ? message : source + ": " + message);

@@ -60,10 +60,13 @@ public final class LockStateFile {
         RunLock.hostName(), Instant.now()));
   }
 
-  /** Adds the cancel token of the started backup task. */
+  /**
+   * Adds the cancel token of the started backup task. Not forced to disk: this runs while Bitbucket is locked,
+   * the file is still replaced atomically (a killed process loses nothing), and recovery unlocks without it.
+   */
   public void taskStarted(String baseUrl, String backupId, String unlockToken, String cancelToken) {
     write(new State("BACKUP_RUNNING", baseUrl, unlockToken, cancelToken, backupId, ProcessHandle.current().pid(),
-        RunLock.hostName(), Instant.now()));
+        RunLock.hostName(), Instant.now()), false);
   }
 
   /** Deletes the file once the lock is released. */
@@ -100,6 +103,10 @@ public final class LockStateFile {
   }
 
   private void write(State s) {
+    write(s, true);
+  }
+
+  private void write(State s, boolean durable) {
     Map<String, Object> map = new LinkedHashMap<>();
     map.put("phase", s.phase());
     map.put("baseUrl", s.baseUrl());
@@ -117,7 +124,8 @@ public final class LockStateFile {
         + "/mvc/maintenance/lock?token=<unlockToken>')");
     try {
       SecureFiles.createPrivateDirectories(file.getParent());
-      SecureFiles.writeAtomically(file, ADAPTER.indent("  ").toJson(map) + "\n");
+      SecureFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
+          java.nio.charset.StandardCharsets.UTF_8), durable);
     } catch (IOException e) {
       throw new IllegalStateException("Cannot write the lock state file " + file + ": " + e.getMessage(), e);
     }

@@ -89,14 +89,29 @@ public final class SecureFiles {
 
   /** Writes bytes atomically and durably; see {@link #writeAtomically(Path, String)}. */
   public static void writeAtomically(Path target, byte[] content) throws IOException {
+    writeAtomically(target, content, true);
+  }
+
+  /** Writes bytes atomically; forced to disk (file and directory) when {@code durable}. */
+  public static void writeAtomically(Path target, byte[] content, boolean durable) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     Files.deleteIfExists(tmp);
     try (FileChannel ch = createPrivate(tmp)) {
       ch.write(java.nio.ByteBuffer.wrap(content));
-      ch.force(true);
+      if (durable) {
+        ch.force(true);
+      }
     }
-    moveAtomically(tmp, target);
+    if (durable) {
+      moveAtomically(tmp, target);
+    } else {
+      try {
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      } catch (AtomicMoveNotSupportedException e) {
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
   }
 
   /** Renames {@code source} to {@code target} atomically (replacing it) and forces the directory. */

@@ -1,0 +1,207 @@
+import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupResult;
+import dev.bbdiy.api.BackupSummary;
+import dev.bbdiy.api.BitbucketInstance;
+import dev.bbdiy.api.InstanceType;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.CaptureHandle;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.api.spi.HomeSnapshotter;
+import dev.bbdiy.api.spi.HomeSnapshotterProvider;
+import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.MaintenanceClient;
+import dev.bbdiy.core.ProviderRegistry;
+import dev.bbdiy.core.internal.archive.Compression;
+import dev.bbdiy.core.internal.archive.TarFormat;
+import dev.bbdiy.testkit.BitbucketHomes;
+import dev.bbdiy.testkit.FakeBitbucketServer;
+import dev.bbdiy.testkit.TestContexts;
+import dev.bbdiy.testkit.Trees;
+import java.io.BufferedInputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * bbdiy's benchmarks, run from the shell scripts next to this file with the shaded jar on the class path:
+ * {@code java -cp bbdiy-cli/target/bbdiy-cli.jar bench/Bench.java <command> ...}. Each prints one line of
+ * {@code key=value} pairs the scripts turn into ratios against the baselines they measure in the same run.
+ */
+public final class Bench {
+  public static void main(String[] args) throws Exception {
+    switch (args[0]) {
+      case "generate-git-home" -> generateGitHome(Path.of(args[1]), Integer.parseInt(args[2]));
+      case "generate-many-files" -> generateManyFiles(Path.of(args[1]), Integer.parseInt(args[2]),
+          Integer.parseInt(args[3]));
+      case "archive" -> archive(Path.of(args[1]), Path.of(args[2]), Compression.parse(args[3]),
+          Integer.parseInt(args[4]));
+      case "extract" -> extract(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
+      case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]));
+      case "pg" -> pg(args[1], args[2], Path.of(args[3]));
+      default -> throw new IllegalArgumentException("unknown command " + args[0]);
+    }
+  }
+
+  /** A home of about {@code megabytes} MB: real git repositories (packs and loose objects), attachments, plugins. */
+  static void generateGitHome(Path home, int megabytes) throws Exception {
+    int repos = Math.max(4, megabytes / 25);
+    int blob = 64 * 1024;
+    int filesPerCommit = 20;
+    int commits = Math.max(2, (int) ((megabytes * 0.8 * 1024 * 1024) / repos / filesPerCommit / blob));
+    BitbucketHomes.generate(home, BitbucketHomes.spec().repositories(repos).commitsPerRepository(commits)
+        .filesPerCommit(filesPerCommit).blobSize(blob).attachments(200, (int) (megabytes * 0.15 * 1024 * 1024 / 200))
+        .plugins(20, (int) (megabytes * 0.05 * 1024 * 1024 / 20)).useGit(true));
+    System.out.println("bytes=" + Trees.size(home) + " files=" + countFiles(home));
+  }
+
+  /** A home with many files: git repositories plus {@code files} attachments of random sizes averaging {@code kb}. */
+  static void generateManyFiles(Path home, int files, int kb) throws Exception {
+    BitbucketHomes.generate(home, BitbucketHomes.spec().repositories(10).commitsPerRepository(3).filesPerCommit(20)
+        .blobSize(32 * 1024).attachments(0, 0).plugins(5, 1 << 20).useGit(true));
+    Random random = new Random(7);
+    byte[] buf = new byte[kb * 2048];
+    for (int i = 0; i < files; i++) {
+      Path f = home.resolve(String.format(Locale.ROOT, "shared/data/attachments/%03d/%06d.bin", i % 500, i));
+      Files.createDirectories(f.getParent());
+      random.nextBytes(buf);
+      int size = random.nextInt(buf.length);
+      try (OutputStream out = Files.newOutputStream(f)) {
+        out.write(buf, 0, size);
+      }
+    }
+    System.out.println("bytes=" + Trees.size(home) + " files=" + countFiles(home));
+  }
+
+  static long countFiles(Path root) throws Exception {
+    try (Stream<Path> s = Files.walk(root)) {
+      return s.filter(Files::isRegularFile).count();
+    }
+  }
+
+  /** Archives {@code work} (which holds bitbucket-home) the way the tar archiver does. */
+  static void archive(Path work, Path out, Compression compression, int level) throws Exception {
+    BackupId id = BackupId.of("bench", Instant.now());
+    BackupSummary summary = new BackupSummary(1, id, "bench", "bench", InstanceType.BITBUCKET, null, null,
+        Instant.now(), Instant.now(), false, List.of(new Artifact("copy", Artifact.Kind.HOME,
+        List.of(BackupLayout.HOME), Map.of())), Map.of(), Map.of(), null, null, 0, 0);
+    long start = System.nanoTime();
+    Files.deleteIfExists(out);
+    TarFormat.Written w = new TarFormat(compression, level, 0).write(
+        Files.newOutputStream(out, StandardOpenOption.CREATE_NEW), new BackupContent(work,
+            List.of(BackupLayout.HOME), summary), work.resolve(".bbdiy/tmp"),
+        TestContexts.run(work, Phase.ARCHIVE));
+    double secs = (System.nanoTime() - start) / 1e9;
+    System.out.printf(Locale.ROOT, "seconds=%.3f size=%d content=%d heap_max_mb=%d%n", secs, w.size(),
+        w.summary().bytes(), Runtime.getRuntime().maxMemory() >> 20);
+  }
+
+  /** Extracts and verifies an archive into {@code target}. */
+  static void extract(Path archive, Path target, Path work) throws Exception {
+    long start = System.nanoTime();
+    var result = TarFormat.extract(new BackupId("bench-20000101-000000"),
+        new BufferedInputStream(Files.newInputStream(archive), 1 << 20),
+        ExtractionPlan.builder().map(BackupLayout.HOME, target).build(), work.resolve(".bbdiy/tmp"),
+        TestContexts.run(work, Phase.EXTRACT));
+    double secs = (System.nanoTime() - start) / 1e9;
+    System.out.printf(Locale.ROOT, "seconds=%.3f files=%d verified=%s%n", secs, result.files(), result.verified());
+  }
+
+  /**
+   * Runs a home provider's prepare pass, changes about {@code changeFraction} of the files, then its capture
+   * pass, and prints the time of each.
+   */
+  static void home(String provider, Path home, Path work, double changeFraction) throws Exception {
+    HomeSnapshotterProvider p = ProviderRegistry.load().home(provider);
+    BitbucketInstance instance = BitbucketInstance.of("bench", home);
+    HomeSnapshotter s = p.create(TestContexts.providerContext(p, Map.of(), instance, work));
+    var ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    long t0 = System.nanoTime();
+    s.prepare(ctx.in(Phase.PREPARE));
+    double prepare = (System.nanoTime() - t0) / 1e9;
+    int changed = change(home, changeFraction);
+    long t1 = System.nanoTime();
+    CaptureHandle h = s.capture(ctx.in(Phase.CAPTURE));
+    double capture = (System.nanoTime() - t1) / 1e9;
+    s.complete(ctx.in(Phase.COMPLETE), h);
+    int diffs = Trees.differences(home, work.resolve(BackupLayout.HOME), rel -> rel.startsWith("caches")
+        || rel.startsWith("log") || rel.startsWith("tmp") || rel.equals(".lock") || rel.startsWith("data/db.")
+        || rel.startsWith("shared/data/db.") || rel.startsWith("search/data") || rel.startsWith("shared/search/data")
+        || rel.startsWith("export") || rel.startsWith("shared/export") || rel.startsWith("plugins/.")
+        || rel.equals("shared/.lock")).size();
+    System.out.printf(Locale.ROOT, "prepare=%.3f capture=%.3f changed=%d differences=%d%n", prepare, capture, changed,
+        diffs);
+  }
+
+  /** Rewrites, adds and deletes about {@code fraction} of the attachments, deterministically. */
+  static int change(Path home, double fraction) throws Exception {
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(home.resolve("shared/data/attachments"))) {
+      files = s.filter(Files::isRegularFile).sorted().toList();
+    }
+    Random random = new Random(11);
+    int n = (int) Math.max(1, files.size() * fraction);
+    byte[] buf = new byte[8192];
+    List<Path> touched = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Path f = files.get(random.nextInt(files.size()));
+      if (touched.contains(f)) {
+        continue;
+      }
+      touched.add(f);
+      switch (i % 10) {
+        case 0 -> Files.delete(f);
+        case 1 -> {
+          random.nextBytes(buf);
+          Files.write(f.resolveSibling(f.getFileName() + ".new"), buf);
+        }
+        default -> {
+          random.nextBytes(buf);
+          Files.write(f, buf);
+        }
+      }
+    }
+    return touched.size();
+  }
+
+  /** A full backup against the simulator; prints the lock window as the simulator measured it. */
+  static void pg(String database, String mode, Path base) throws Exception {
+    Path home = base.resolve("home");
+    if (!Files.exists(home)) {
+      BitbucketHomes.generate(home, BitbucketHomes.spec().repositories(2).useGit(false));
+    }
+    try (FakeBitbucketServer bitbucket = FakeBitbucketServer.builder().drainTime(Duration.ofMillis(100)).start()) {
+      ProviderRegistry registry = ProviderRegistry.load();
+      BackupEngine engine = BackupEngine.builder()
+          .instance(BitbucketInstance.of("bench", home))
+          .workDir(base.resolve("work-" + mode))
+          .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+              .pollInterval(Duration.ofMillis(20)).build())
+          .home(registry.home("copy"))
+          .database(registry.database("postgresql"))
+          .archiver(registry.archiver("tar"))
+          .configuration(Map.of("postgresql.host", "127.0.0.1", "postgresql.user", "postgres",
+              "postgresql.database", database, "postgresql.mode", mode, "postgresql.count-rows", "false",
+              "tar.dir", base.resolve("archives-" + mode).toString()))
+          .build();
+      BackupResult r = engine.backup();
+      System.out.printf(Locale.ROOT, "lock_phase=%.3f capture=%.3f unlock=%.3f ", r.phases().get(Phase.LOCK).toNanos() / 1e9, r.phases().get(Phase.CAPTURE).toNanos() / 1e9, r.phases().get(Phase.UNLOCK).toNanos() / 1e9);
+      System.out.printf(Locale.ROOT, "lock_window=%.3f server_lock_window=%.3f drained=%.3f complete=%.3f%n",
+          r.lockWindow().toNanos() / 1e9, bitbucket.lastLockWindow().orElseThrow().toNanos() / 1e9,
+          r.drainedWindow().toNanos() / 1e9, r.phases().get(Phase.COMPLETE).toNanos() / 1e9);
+    }
+  }
+}
