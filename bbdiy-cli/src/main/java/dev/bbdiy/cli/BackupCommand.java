@@ -5,7 +5,6 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.core.BackupEngine;
 import java.time.Duration;
-import java.util.Map;
 import picocli.CommandLine.Command;
 
 @Command(name = "backup", description = {"Makes a backup: locks Bitbucket only while capturing, archives and"
@@ -28,9 +27,11 @@ final class BackupCommand extends BaseCommand {
           + ")");
       output.info(lock + "; total " + Output.seconds(r.total()));
       if (verbose) {
-        for (Map.Entry<Phase, Duration> e : new java.util.EnumMap<>(r.phases()).entrySet()) {
-          output.info("  " + e.getKey().name().toLowerCase(java.util.Locale.ROOT) + ": "
-              + Output.seconds(e.getValue()));
+        for (Phase phase : Phase.values()) {
+          Duration d = r.phases().get(phase);
+          if (d != null) {
+            output.info("  " + phase.name().toLowerCase(java.util.Locale.ROOT) + ": " + Output.seconds(d));
+          }
         }
       }
       if (!r.pruned().isEmpty()) {

@@ -85,8 +85,11 @@ public final class ManifestCodec {
     w.name("files").value(s.files());
     w.name("bytes").value(s.bytes());
     w.name("phases").beginObject();
-    for (Map.Entry<Phase, Duration> e : new EnumMap<>(s.phases()).entrySet()) {
-      w.name(e.getKey().name()).value(e.getValue().toString());
+    for (Phase phase : Phase.values()) {
+      Duration d = s.phases().get(phase);
+      if (d != null) {
+        w.name(phase.name()).value(d.toString());
+      }
     }
     w.endObject();
     w.name("artifacts").beginArray();

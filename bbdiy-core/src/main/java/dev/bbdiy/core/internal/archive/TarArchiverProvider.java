@@ -16,7 +16,8 @@ public final class TarArchiverProvider implements ArchiverProvider {
       "zstd (default: fast, multi-threaded), gzip (.tar.gz, readable by Atlassian's restore script) or none.")
       .withDefault("zstd");
   public static final Setting LEVEL = Setting.of("level", SettingType.INTEGER,
-      "Compression level; default 3 for zstd, 6 for gzip.");
+      "Compression level; default 1 for zstd (as small as gzip on Bitbucket data, ten times faster; 3 or more for"
+          + " text-heavy data such as large database dumps), 6 for gzip.");
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
       "Compression threads; 0 (default) uses every core.").withDefault("0");
 

@@ -16,8 +16,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -81,12 +79,13 @@ public final class TarBackupReader {
     long files = 0;
     long bytes = 0;
     Extractor extractor = plan == null ? null : new Extractor(plan, progress);
-    MessageDigest sha256 = sha256();
+    // Hashing runs on its own thread; it also writes the recomputed entries, in order.
+    AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256-read", 16, 1 << 20);
     byte[] buffer = new byte[1 << 20];
     String lastName = "(start of archive)";
     boolean readable = true;
     try (DataOutputStream actual = new DataOutputStream(
-        new BufferedOutputStream(Files.newOutputStream(actualFile), 1 << 16))) {
+        new BufferedOutputStream(Files.newOutputStream(actualFile), 1 << 16)); AsyncDigest hashing = sha256) {
       try (TarArchiveInputStream tar = new TarArchiveInputStream(Compression.decompress(compressed), "UTF-8")) {
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
@@ -126,7 +125,6 @@ public final class TarBackupReader {
               extractor.hardLink(name, ExtractionPlan.normalize(e.getLinkName()));
             }
           } else if (e.isFile()) {
-            sha256.reset();
             java.nio.channels.FileChannel target = extractor == null ? null : extractor.openFile(name);
             long size = 0;
             try {
@@ -148,15 +146,21 @@ public final class TarBackupReader {
             }
             files++;
             bytes += size;
-            record = new EntryRecord(name, FileMeta.Type.FILE, size, sha256.digest(), mode, mtime, null);
+            long fileSize = size;
+            String fileName = name;
+            sha256.end(digest -> write(new EntryRecord(fileName, FileMeta.Type.FILE, fileSize, digest, mode, mtime,
+                null), actual));
+            record = null;
           } else {
             record = null;
             progress.warning("skipped " + name + ": special files are not restored");
           }
           if (record != null) {
-            record.writeTo(actual);
+            EntryRecord r = record;
+            sha256.then(() -> write(r, actual));
           }
         }
+        sha256.finish();
       } catch (IOException damaged) {
         readable = false;
         problems.add("The archive is damaged or truncated after " + lastName + ": " + damaged.getMessage());
@@ -229,11 +233,11 @@ public final class TarBackupReader {
     }
   }
 
-  private static MessageDigest sha256() {
+  private static void write(EntryRecord r, DataOutputStream out) {
     try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
+      r.writeTo(out);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

@@ -20,8 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -46,7 +44,7 @@ public final class TarBackupWriter implements Closeable {
   private final DataOutputStream entries;
   private final ProgressReporter progress;
   private final CancellationSignal cancellation;
-  private final MessageDigest sha256;
+  private final AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256", 16, BUFFER);
   private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
   private long files;
   private long bytes;
@@ -71,11 +69,6 @@ public final class TarBackupWriter implements Closeable {
     this.entries = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entriesFile), 1 << 16));
     this.progress = progress;
     this.cancellation = cancellation;
-    try {
-      this.sha256 = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** Adds the entries under {@code roots} (relative paths below {@code base}) and their ancestors. */
@@ -102,7 +95,8 @@ public final class TarBackupWriter implements Closeable {
         TarArchiveEntry e = entry(rel + "/", TarConstants.LF_DIR, meta, 040000);
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
-        record(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(), meta.mtimeSeconds(), null));
+        EntryRecord r = new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(), meta.mtimeSeconds(), null);
+        sha256.then(() -> record(r));
         break;
       }
       case SYMLINK: {
@@ -111,7 +105,9 @@ public final class TarBackupWriter implements Closeable {
         e.setLinkName(target);
         tar.putArchiveEntry(e);
         tar.closeArchiveEntry();
-        record(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(), target));
+        EntryRecord r = new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(),
+            target);
+        sha256.then(() -> record(r));
         break;
       }
       default:
@@ -123,7 +119,6 @@ public final class TarBackupWriter implements Closeable {
     TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, meta, 0100000);
     e.setSize(meta.size());
     tar.putArchiveEntry(e);
-    sha256.reset();
     long remaining = meta.size();
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       while (remaining > 0) {
@@ -147,8 +142,10 @@ public final class TarBackupWriter implements Closeable {
     }
     tar.closeArchiveEntry();
     files++;
-    record(new EntryRecord(rel, FileMeta.Type.FILE, meta.size(), sha256.digest(), meta.mode(), meta.mtimeSeconds(),
-        null));
+    long size = meta.size();
+    int mode = meta.mode();
+    long mtime = meta.mtimeSeconds();
+    sha256.end(digest -> record(new EntryRecord(rel, FileMeta.Type.FILE, size, digest, mode, mtime, null)));
     if ((files & 63) == 0) {
       cancellation.throwIfCancelled();
       progress.progress("archived " + files + " files", bytes, -1, "bytes");
@@ -175,9 +172,14 @@ public final class TarBackupWriter implements Closeable {
     return e;
   }
 
-  private void record(EntryRecord r) throws IOException {
-    r.writeTo(entries);
-    entryCount++;
+  /** Appends an entry to the list; runs on the digest thread, in entry order. */
+  private void record(EntryRecord r) {
+    try {
+      r.writeTo(entries);
+      entryCount++;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   /**
@@ -186,6 +188,7 @@ public final class TarBackupWriter implements Closeable {
    * @return the summary with totals
    */
   public BackupSummary finish(BackupSummary summary) throws IOException {
+    sha256.finish();
     entries.close();
     BackupSummary withTotals = summary.withTotals(files, bytes);
     Path manifest = entriesFile.resolveSibling(entriesFile.getFileName() + ".manifest.json");
@@ -218,6 +221,7 @@ public final class TarBackupWriter implements Closeable {
   /** Closes the stream; if {@link #finish} was not called the output is incomplete and must be discarded. */
   @Override
   public void close() throws IOException {
+    sha256.close();
     try {
       entries.close();
       if (finished) {

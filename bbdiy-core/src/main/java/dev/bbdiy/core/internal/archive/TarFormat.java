@@ -60,8 +60,12 @@ public final class TarFormat {
     return compression.extension().substring(1);
   }
 
-  /** What {@link #write} produced. */
-  public record Written(BackupSummary summary, long size, String sha256) {}
+  /**
+   * What {@link #write} produced.
+   *
+   * @param sha256 the archive's digest, if the store computed one (S3 does not need one; files do not either)
+   */
+  public record Written(BackupSummary summary, long size, @Nullable String sha256) {}
 
   /**
    * Writes the backup to {@code out} (which this closes) as a compressed tar stream.
@@ -69,7 +73,9 @@ public final class TarFormat {
    * @param tempDir where temporary lists go
    */
   public Written write(OutputStream out, BackupContent content, Path tempDir, RunContext ctx) throws IOException {
-    HashingOutputStream hashing = new HashingOutputStream(out);
+    // No digest of the whole archive: every file's SHA-256 is in the manifest and zstd frames carry checksums,
+    // so a second SHA-256 pass over the compressed bytes would only cost a core.
+    CountingOutputStream hashing = new CountingOutputStream(out);
     OutputStream compressed;
     TarBackupWriter writer;
     try {
@@ -89,7 +95,7 @@ public final class TarFormat {
       writer.add(content.root(), content.paths());
       summary = writer.finish(content.summary());
     }
-    return new Written(summary, hashing.count(), hashing.hex());
+    return new Written(summary, hashing.count(), null);
   }
 
   /** Returns the sidecar for a written archive: the summary and the archive's size and digest. */
@@ -97,7 +103,9 @@ public final class TarFormat {
     Map<String, String> extra = new LinkedHashMap<>();
     extra.put(ARCHIVE_FORMAT, formatName());
     extra.put(ARCHIVE_SIZE, Long.toString(written.size()));
-    extra.put(ARCHIVE_SHA256, written.sha256());
+    if (written.sha256() != null) {
+      extra.put(ARCHIVE_SHA256, written.sha256());
+    }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     ManifestCodec.writeSummary(bytes, written.summary(), extra);
     return bytes.toByteArray();
@@ -124,18 +132,19 @@ public final class TarFormat {
   public static VerifyResult verify(
       BackupId id, InputStream in, @Nullable Sidecar sidecar, Path tempDir, RunContext ctx) throws IOException {
     Instant start = Instant.now();
-    HashingInputStream hashing = new HashingInputStream(in);
+    boolean checkArchiveDigest = sidecar != null && sidecar.archiveSha256() != null;
+    HashingInputStream hashing = checkArchiveDigest ? new HashingInputStream(in) : null;
+    InputStream source = hashing != null ? hashing : in;
     TarBackupReader.Outcome outcome;
-    try (hashing) {
-      outcome = TarBackupReader.read(org.apache.commons.io.input.CloseShieldInputStream.wrap(hashing), null,
+    try (source) {
+      outcome = TarBackupReader.read(org.apache.commons.io.input.CloseShieldInputStream.wrap(source), null,
           tempDir, ctx.progress(), ctx.cancellation());
-      if (outcome.readable()) {
+      if (outcome.readable() && hashing != null) {
         hashing.drain();
       }
     }
     List<String> problems = new ArrayList<>(outcome.problems());
-    if (sidecar != null && sidecar.archiveSha256() != null && outcome.readable()
-        && !sidecar.archiveSha256().equals(hashing.hex())) {
+    if (hashing != null && outcome.readable() && !sidecar.archiveSha256().equals(hashing.hex())) {
       problems.add("The archive file's SHA-256 differs from the one recorded when it was stored");
     }
     if (outcome.summary() != null && !outcome.summary().id().equals(id)) {
@@ -168,5 +177,30 @@ public final class TarFormat {
 
   static String utf8(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
+  }
+
+  /** Counts the bytes written through it. */
+  static final class CountingOutputStream extends java.io.FilterOutputStream {
+    private long count;
+
+    CountingOutputStream(OutputStream out) {
+      super(out);
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      out.write(b);
+      count++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      out.write(b, off, len);
+      count += len;
+    }
+
+    long count() {
+      return count;
+    }
   }
 }
