@@ -1,0 +1,406 @@
+package dev.bbdiy.aws;
+
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.api.VerifyResult;
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ExtractResult;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.api.spi.Settings;
+import dev.bbdiy.core.internal.archive.Compression;
+import dev.bbdiy.core.internal.archive.TarFormat;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import org.jspecify.annotations.Nullable;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.CreateMultipartUploadRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
+import software.amazon.awssdk.services.s3.model.StorageClass;
+
+/** Backups in an S3 bucket. */
+final class S3Archiver implements Archiver {
+  private static final String PROVIDER = "s3";
+
+  private final Settings s;
+  private final String bucket;
+  private final String prefix;
+  private final TarFormat format;
+  private final Path tempDir;
+  private @Nullable S3Client s3;
+
+  S3Archiver(Settings s, Path tempDir) {
+    this.s = s;
+    this.bucket = s.string(S3ArchiverProvider.BUCKET);
+    this.prefix = s.string(S3ArchiverProvider.PREFIX);
+    Compression compression = Compression.parse(s.string(S3ArchiverProvider.COMPRESSION));
+    if (compression == Compression.NONE) {
+      throw BbdiyException.configuration("s3.compression must be zstd or gzip");
+    }
+    this.format = new TarFormat(compression, s.optional(S3ArchiverProvider.LEVEL).map(Integer::parseInt).orElse(-1),
+        s.integer(S3ArchiverProvider.THREADS));
+    this.tempDir = tempDir;
+    if (s.integer(S3ArchiverProvider.PART_SIZE) < 5) {
+      throw BbdiyException.configuration("s3.part-size must be at least 5 (MiB): S3's minimum part size");
+    }
+  }
+
+  private S3Client s3() {
+    if (s3 == null) {
+      Region region;
+      try {
+        region = s.optional(AwsSupport.REGION).map(Region::of)
+            .orElseGet(() -> new DefaultAwsRegionProviderChain().getRegion());
+      } catch (SdkException e) {
+        throw BbdiyException.configuration("Cannot tell the AWS region: set s3.region");
+      }
+      S3ClientBuilder b = S3Client.builder().region(region).httpClient(AwsSupport.http())
+          .credentialsProvider(AwsSupport.credentials()).overrideConfiguration(AwsSupport.overrides(s))
+          .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(s.bool(S3ArchiverProvider.PATH_STYLE))
+              .build());
+      AwsSupport.endpoint(s).ifPresent(b::endpointOverride);
+      s3 = b.build();
+    }
+    return s3;
+  }
+
+  private String key(BackupId id) {
+    return prefix + id.value() + format.compression().extension();
+  }
+
+  private String where(String key) {
+    return "s3://" + bucket + "/" + key;
+  }
+
+  @Override
+  public boolean compresses() {
+    return true;
+  }
+
+  @Override
+  public void preflight(RunContext context) {
+    try {
+      s3().headBucket(r -> r.bucket(bucket));
+    } catch (SdkException e) {
+      throw AwsSupport.failure(PROVIDER, "reaching bucket " + bucket, "s3:ListBucket", e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Store
+
+  @Override
+  public StoredBackup store(BackupContent content, RunContext ctx) {
+    BackupId id = content.summary().id();
+    String key = key(id);
+    if (find(id).isPresent()) {
+      throw BbdiyException.refused("A backup named " + id + " already exists in " + where(prefix) + "; not"
+          + " replacing it");
+    }
+    CreateMultipartUploadRequest.Builder create = CreateMultipartUploadRequest.builder().bucket(bucket).key(key)
+        .contentType("application/octet-stream")
+        .storageClass(StorageClass.fromValue(s.string(S3ArchiverProvider.STORAGE_CLASS)))
+        .metadata(java.util.Map.of("bbdiy-backup-id", id.value()));
+    encryption(create::serverSideEncryption, create::ssekmsKeyId);
+    String uploadId;
+    try {
+      uploadId = s3().createMultipartUpload(create.build()).uploadId();
+    } catch (SdkException e) {
+      throw AwsSupport.failure(PROVIDER, "starting the upload of " + where(key), "s3:PutObject", e);
+    }
+    MultipartOutputStream out = new MultipartOutputStream(key, uploadId, ctx.cancellation());
+    boolean completed = false;
+    String sidecarKey = key + TarFormat.SIDECAR_SUFFIX;
+    try {
+      TarFormat.Written written = format.write(out, content, tempDir, ctx);
+      // The summary first: an archive is only ever visible with its summary next to it.
+      PutObjectRequest.Builder put = PutObjectRequest.builder().bucket(bucket).key(sidecarKey)
+          .contentType("application/json");
+      encryption(put::serverSideEncryption, put::ssekmsKeyId);
+      s3().putObject(put.build(), RequestBody.fromBytes(format.sidecar(written)));
+      List<CompletedPart> parts = out.parts();
+      s3().completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
+          .multipartUpload(m -> m.parts(parts)));
+      completed = true;
+      return new StoredBackup(id, where(key), format.formatName(), written.size(), Instant.now(), written.summary());
+    } catch (IOException | RuntimeException e) {
+      throw BbdiyException.wrap(e instanceof SdkException ? AwsSupport.failure(PROVIDER, "uploading " + where(key),
+          "s3:PutObject", (SdkException) e) : e, ErrorCode.PROVIDER_FAILED, "s3: cannot store " + where(key));
+    } finally {
+      out.shutdown();
+      if (!completed) {
+        try {
+          s3().abortMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId));
+        } catch (SdkException ignored) {
+          // S3's lifecycle rules clean up what an abort could not
+        }
+        try {
+          s3().deleteObject(r -> r.bucket(bucket).key(sidecarKey));
+        } catch (SdkException ignored) {
+          // an orphan summary is ignored by list
+        }
+      }
+    }
+  }
+
+  private void encryption(java.util.function.Consumer<ServerSideEncryption> sse,
+      java.util.function.Consumer<String> kms) {
+    String mode = s.string(S3ArchiverProvider.SSE);
+    if (mode.equalsIgnoreCase("none")) {
+      return;
+    }
+    sse.accept(ServerSideEncryption.fromValue(mode.equalsIgnoreCase("aes256") ? "AES256" : mode));
+    s.optional(S3ArchiverProvider.KMS_KEY).ifPresent(kms);
+  }
+
+  /**
+   * Cuts what is written into parts uploaded on a small pool, at most {@code uploads + 1} parts in memory; the
+   * writer waits when that many are in flight.
+   */
+  private final class MultipartOutputStream extends OutputStream {
+    private final String key;
+    private final String uploadId;
+    private final CancellationSignal cancellation;
+    private final int partSize = s.integer(S3ArchiverProvider.PART_SIZE) << 20;
+    private final int uploads = Math.max(1, s.integer(S3ArchiverProvider.UPLOADS));
+    private final ExecutorService pool;
+    private final Semaphore inFlight;
+    private final List<Future<CompletedPart>> parts = new ArrayList<>();
+    private byte[] buffer;
+    private int filled;
+    private int partNumber;
+    private boolean closed;
+
+    MultipartOutputStream(String key, String uploadId, CancellationSignal cancellation) {
+      this.key = key;
+      this.uploadId = uploadId;
+      this.cancellation = cancellation;
+      this.pool = Executors.newFixedThreadPool(uploads, r -> {
+        Thread t = new Thread(r, "bbdiy-s3-upload");
+        t.setDaemon(true);
+        return t;
+      });
+      this.inFlight = new Semaphore(uploads);
+      this.buffer = new byte[partSize];
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      while (len > 0) {
+        int n = Math.min(len, partSize - filled);
+        System.arraycopy(b, off, buffer, filled, n);
+        filled += n;
+        off += n;
+        len -= n;
+        if (filled == partSize) {
+          upload();
+        }
+      }
+    }
+
+    private void upload() throws IOException {
+      cancellation.throwIfCancelled();
+      checkFailures();
+      try {
+        inFlight.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while uploading");
+      }
+      byte[] data = buffer;
+      int length = filled;
+      int number = ++partNumber;
+      buffer = new byte[partSize];
+      filled = 0;
+      parts.add(pool.submit(() -> {
+        try {
+          String etag = s3().uploadPart(r -> r.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
+              .contentLength((long) length), RequestBody.fromByteBuffer(java.nio.ByteBuffer.wrap(data, 0, length)))
+              .eTag();
+          return CompletedPart.builder().partNumber(number).eTag(etag).build();
+        } finally {
+          inFlight.release();
+        }
+      }));
+    }
+
+    private void checkFailures() throws IOException {
+      for (Future<CompletedPart> f : parts) {
+        if (f.isDone()) {
+          try {
+            f.get();
+          } catch (ExecutionException e) {
+            throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
+                e.getCause());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while uploading");
+          }
+        }
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (filled > 0 || partNumber == 0) {
+        upload();
+      }
+    }
+
+    /** Returns the uploaded parts, waiting for them. */
+    List<CompletedPart> parts() throws IOException {
+      List<CompletedPart> out = new ArrayList<>();
+      for (Future<CompletedPart> f : parts) {
+        try {
+          out.add(f.get());
+        } catch (ExecutionException e) {
+          throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
+              e.getCause());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new InterruptedIOException("interrupted while uploading");
+        }
+      }
+      out.sort(Comparator.comparing(CompletedPart::partNumber));
+      return out;
+    }
+
+    void shutdown() {
+      pool.shutdownNow();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Read
+
+  @Override
+  public List<StoredBackup> list() {
+    List<StoredBackup> out = new ArrayList<>();
+    try {
+      for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
+        String name = o.key().substring(prefix.length());
+        Compression c = Compression.ofFileName(name);
+        if (c == null || name.contains("/")) {
+          continue;
+        }
+        String idText = name.substring(0, name.length() - c.extension().length());
+        BackupId id;
+        try {
+          id = new BackupId(idText);
+        } catch (IllegalArgumentException e) {
+          continue;
+        }
+        TarFormat.Sidecar sidecar = sidecar(o.key());
+        out.add(new StoredBackup(id, where(o.key()), c.extension().substring(1), o.size(), o.lastModified(),
+            sidecar == null ? null : sidecar.summary()));
+      }
+    } catch (SdkException e) {
+      throw AwsSupport.failure(PROVIDER, "listing " + where(prefix), "s3:ListBucket and s3:GetObject", e);
+    }
+    out.sort(Comparator.comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
+        .thenComparing(StoredBackup::id).reversed());
+    return out;
+  }
+
+  private TarFormat.@Nullable Sidecar sidecar(String archiveKey) {
+    try {
+      return TarFormat.parseSidecar(s3().getObjectAsBytes(r -> r.bucket(bucket)
+          .key(archiveKey + TarFormat.SIDECAR_SUFFIX)).asByteArray());
+    } catch (SdkException e) {
+      if (String.valueOf(AwsSupport.code(e)).equals("NoSuchKey")) {
+        return null;
+      }
+      throw AwsSupport.failure(PROVIDER, "reading " + where(archiveKey + TarFormat.SIDECAR_SUFFIX), "s3:GetObject", e);
+    }
+  }
+
+  private String existingKey(BackupId id) {
+    Optional<StoredBackup> b = find(id);
+    if (b.isEmpty()) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in " + where(prefix) + "; 'bbdiy list'"
+          + " shows the backups there");
+    }
+    return b.get().location().substring(("s3://" + bucket + "/").length());
+  }
+
+  private InputStream open(String key) {
+    try {
+      return new BufferedInputStream(s3().getObject(r -> r.bucket(bucket).key(key)), 1 << 20);
+    } catch (SdkException e) {
+      throw AwsSupport.failure(PROVIDER, "reading " + where(key), "s3:GetObject", e);
+    }
+  }
+
+  @Override
+  public VerifyResult verify(BackupId id, RunContext ctx) {
+    String key = existingKey(id);
+    try {
+      return TarFormat.verify(id, open(key), sidecar(key), tempDir, ctx);
+    } catch (IOException e) {
+      throw BbdiyException.provider(PROVIDER, "reading " + where(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
+    String key = existingKey(id);
+    try {
+      return TarFormat.extract(id, open(key), plan, tempDir, ctx);
+    } catch (IOException e) {
+      throw BbdiyException.provider(PROVIDER, "reading " + where(key) + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void delete(BackupId id) {
+    String key = existingKey(id);
+    try {
+      s3().deleteObject(r -> r.bucket(bucket).key(key));
+      s3().deleteObject(r -> r.bucket(bucket).key(key + TarFormat.SIDECAR_SUFFIX));
+    } catch (SdkException e) {
+      throw AwsSupport.failure(PROVIDER, "deleting " + where(key), "s3:DeleteObject", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "S3Archiver[" + where(prefix) + ", " + format.formatName().toLowerCase(Locale.ROOT) + "]";
+  }
+}
