@@ -26,7 +26,7 @@ final class VarsFile {
       "source \"$1\" 1>&2",
       "for __bbdiy_v in $(compgen -v); do",
       "  case \"$__bbdiy_before\" in *\" $__bbdiy_v \"*) continue;; esac",
-      "  case \"$__bbdiy_v\" in __bbdiy_*) continue;; esac",
+      "  case \"$__bbdiy_v\" in __bbdiy_*|PIPESTATUS|BASH_*|COMP_*|_) continue;; esac",
       "  if [[ \"$(declare -p \"$__bbdiy_v\" 2>/dev/null)\" == 'declare -a'* ]]; then",
       "    eval \"__bbdiy_n=\\${#${__bbdiy_v}[@]}\"",
       "    printf 'A\\0%s\\0%s\\0' \"$__bbdiy_v\" \"$__bbdiy_n\" >> \"$2\"",
@@ -249,10 +249,10 @@ final class VarsFile {
           putIfNotEmpty(c, "amazon-rds.restore-security-groups", list);
           break;
         case "RESTORE_DISK_VOLUME_TYPE":
-          putIfNotEmpty(c, "amazon-ebs.volume-type", value);
+          putIfNotEmpty(c, "amazon-ebs.restore-volume-type", value);
           break;
         case "RESTORE_DISK_IOPS":
-          putIfNotEmpty(c, "amazon-ebs.iops", value);
+          putIfNotEmpty(c, "amazon-ebs.restore-iops", value);
           break;
         default:
           if (name.startsWith("HIPCHAT_")) {
