@@ -60,7 +60,7 @@ final class S3Archiver implements Archiver {
   S3Archiver(Settings s, Path tempDir) {
     this.s = s;
     this.bucket = s.string(S3ArchiverProvider.BUCKET);
-    this.prefix = s.string(S3ArchiverProvider.PREFIX);
+    this.prefix = s.optional(S3ArchiverProvider.PREFIX).orElse("");
     Compression compression = Compression.parse(s.string(S3ArchiverProvider.COMPRESSION));
     if (compression == Compression.NONE) {
       throw BbdiyException.configuration("s3.compression must be zstd or gzip");

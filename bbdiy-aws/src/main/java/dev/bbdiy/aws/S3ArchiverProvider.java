@@ -18,7 +18,7 @@ import java.util.Set;
 public final class S3ArchiverProvider implements ArchiverProvider {
   public static final Setting BUCKET = Setting.of("bucket", SettingType.STRING, "The bucket.").asRequired();
   public static final Setting PREFIX = Setting.of("prefix", SettingType.STRING,
-      "Key prefix, e.g. bitbucket/ (default: none).").withDefault("");
+      "Key prefix, e.g. bitbucket/ (default: none, backups at the top of the bucket).");
   public static final Setting PATH_STYLE = Setting.of("path-style", SettingType.BOOLEAN,
       "Path-style requests, for S3-compatible stores.").withDefault("false");
   public static final Setting SSE = Setting.of("sse", SettingType.STRING,

@@ -137,6 +137,25 @@ class S3ArchiverTest extends ArchiverContract {
   }
 
   @Test
+  void without_a_prefix_backups_are_at_the_top_of_the_bucket() {
+    Map<String, String> top = new HashMap<>(config);
+    top.remove("s3.prefix");
+    Archiver topLevel = archiver(top, work);
+    BackupId id = new BackupId("bitbucket-20260102-030405");
+
+    StoredBackup stored = topLevel.store(new BackupContent(work, List.of(BackupLayout.HOME), summary(id)),
+        TestContexts.run(work, Phase.ARCHIVE));
+    try {
+      assertThat(stored.location()).isEqualTo("s3://bbdiy/bitbucket-20260102-030405.tar.zst");
+      assertThat(topLevel.list()).extracting(StoredBackup::id).as("backups under other prefixes are not listed")
+          .containsExactly(id);
+    } finally {
+      topLevel.delete(id);
+    }
+    assertThat(topLevel.list()).isEmpty();
+  }
+
+  @Test
   void a_missing_bucket_fails_preflight_with_what_to_check() {
     Map<String, String> wrong = new HashMap<>(config);
     wrong.put("s3.bucket", "no-such-bucket");

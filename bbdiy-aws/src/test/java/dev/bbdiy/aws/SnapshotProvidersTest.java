@@ -274,6 +274,28 @@ class SnapshotProvidersTest {
   }
 
   @Test
+  void a_failed_home_restore_puts_the_original_volume_back() throws Exception {
+    BackupResult backup = engine(config()).build().backup();
+    // The first mount (of the new volume) fails; the second (of the original) works.
+    Path mountCommand = temp.resolve("mount");
+    Path failNext = Files.writeString(temp.resolve("mount-fails"), "");
+    Files.writeString(mountCommand, "#!/bin/sh\nif [ -f " + failNext + " ]; then rm " + failNext
+        + "; echo 'mount: wrong fs type' >&2; exit 32; fi\n");
+    Files.setPosixFilePermissions(mountCommand, PosixFilePermissions.fromString("rwxr-xr-x"));
+
+    assertThatThrownBy(() -> engine(config("amazon-ebs.mount-command", mountCommand.toString())).build()
+        .restore(RestoreRequest.builder(backup.id()).homeOnly().build()))
+        .isInstanceOf(BbdiyException.class).hasMessageContaining("wrong fs type");
+
+    assertThat(aws.volumes.get("vol-home")).as("the original is back").containsEntry("state", "in-use")
+        .containsEntry("device", "/dev/xvdf");
+    String newVolume = aws.calls("AttachVolume").get(0).param("VolumeId");
+    assertThat(aws.volumes.get(newVolume)).as("the restored volume is detached, kept for inspection")
+        .containsEntry("state", "available");
+    assertThat(aws.actions()).containsSubsequence("DetachVolume", "AttachVolume", "DetachVolume", "AttachVolume");
+  }
+
+  @Test
   void restore_refuses_an_existing_database_instance_and_supports_the_rename_mode() {
     BackupResult backup = engine(config()).build().backup();
 

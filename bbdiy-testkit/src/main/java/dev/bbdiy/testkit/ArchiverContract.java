@@ -9,7 +9,6 @@ import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BackupSummary;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
-import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.StoredBackup;
 import dev.bbdiy.api.VerifyResult;
@@ -23,9 +22,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,15 +83,7 @@ public abstract class ArchiverContract {
   }
 
   protected BackupSummary summary(BackupId id) {
-    return new BackupSummary(BackupSummary.FORMAT_VERSION, id, "test", "bitbucket", InstanceType.BITBUCKET,
-        "http://bitbucket.example.com", "8.19.1", Instant.parse("2026-01-02T03:04:05Z"),
-        Instant.parse("2026-01-02T03:04:06Z"), false,
-        List.of(new Artifact("copy", Artifact.Kind.HOME,
-                List.of(BackupLayout.HOME, BackupLayout.dataStore(Path.of("/mnt/store one"))), Map.of()),
-            new Artifact("postgresql", Artifact.Kind.DATABASE, List.of(BackupLayout.DATABASE),
-                Map.of("rows.public.repository", "2"))),
-        Map.of("tar.compression", "zstd"), Map.of(Phase.CAPTURE, Duration.ofMillis(1200)), Duration.ofSeconds(3),
-        Duration.ofSeconds(2), 0, 0);
+    return TestContexts.summary(id);
   }
 
   protected StoredBackup store(String timestamp) {

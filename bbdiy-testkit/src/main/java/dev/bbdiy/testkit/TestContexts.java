@@ -2,9 +2,12 @@ package dev.bbdiy.testkit;
 
 import dev.bbdiy.api.Artifact;
 import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupSummary;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.ProgressReporter;
@@ -14,6 +17,7 @@ import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Settings;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -193,6 +197,19 @@ public final class TestContexts {
     public boolean archiveCompresses() {
       return archiveCompresses;
     }
+  }
+
+  /** Returns the summary of a backup {@code id} with a home, a data store and a PostgreSQL dump. */
+  public static BackupSummary summary(BackupId id) {
+    return new BackupSummary(BackupSummary.FORMAT_VERSION, id, "test", "bitbucket", InstanceType.BITBUCKET,
+        "http://bitbucket.example.com", "8.19.1", Instant.parse("2026-01-02T03:04:05Z"),
+        Instant.parse("2026-01-02T03:04:06Z"), false,
+        List.of(new Artifact("copy", Artifact.Kind.HOME,
+                List.of(BackupLayout.HOME, BackupLayout.dataStore(Path.of("/mnt/store one"))), Map.of()),
+            new Artifact("postgresql", Artifact.Kind.DATABASE, List.of(BackupLayout.DATABASE),
+                Map.of("rows.public.repository", "2"))),
+        Map.of("tar.compression", "zstd"), Map.of(Phase.CAPTURE, Duration.ofMillis(1200)), Duration.ofSeconds(3),
+        Duration.ofSeconds(2), 0, 0);
   }
 
   /** Returns a run context for a new backup of instance {@code bitbucket} in {@code workDir}. */
