@@ -84,6 +84,19 @@ final class AwsSupport {
         .refreshRequest(r -> r.roleArn(roleArn).roleSessionName("bbdiy-snapshot-copy")).build();
   }
 
+  /**
+   * The tags of everything a backup creates: {@code Name} (the backup id, {@code <instance>-<timestamp>}), the
+   * instance and backup tags retention finds its own snapshots by, then the configured {@code tags}.
+   */
+  static Map<String, String> backupTags(String backupId, String instanceName, Settings s) {
+    Map<String, String> out = new LinkedHashMap<>();
+    out.put("Name", backupId);
+    out.put(TAG_INSTANCE, instanceName);
+    out.put(TAG_BACKUP, backupId);
+    out.putAll(tags(s.list(TAGS)));
+    return out;
+  }
+
   /** Parses {@code key=value} tags. */
   static Map<String, String> tags(List<String> values) {
     Map<String, String> out = new LinkedHashMap<>();

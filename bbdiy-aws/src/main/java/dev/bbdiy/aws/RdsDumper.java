@@ -157,12 +157,8 @@ final class RdsDumper implements DatabaseDumper {
   }
 
   private List<Tag> tags(String backupId) {
-    List<Tag> tags = new ArrayList<>();
-    tags.add(Tag.builder().key("Name").value(backupId).build());
-    tags.add(Tag.builder().key(AwsSupport.TAG_INSTANCE).value(context.instance().name()).build());
-    tags.add(Tag.builder().key(AwsSupport.TAG_BACKUP).value(backupId).build());
-    AwsSupport.tags(s.list(AwsSupport.TAGS)).forEach((k, v) -> tags.add(Tag.builder().key(k).value(v).build()));
-    return tags;
+    return AwsSupport.backupTags(backupId, context.instance().name(), s).entrySet().stream()
+        .map(e -> Tag.builder().key(e.getKey()).value(e.getValue()).build()).toList();
   }
 
   @Override

@@ -12,13 +12,13 @@ import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Settings;
+import dev.bbdiy.core.internal.archive.BlockOutputStream;
 import dev.bbdiy.core.internal.archive.Compression;
 import dev.bbdiy.core.internal.archive.TarFormat;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -185,21 +185,19 @@ final class S3Archiver implements Archiver {
    * Cuts what is written into parts uploaded on a small pool, at most {@code uploads + 1} parts in memory; the
    * writer waits when that many are in flight.
    */
-  private final class MultipartOutputStream extends OutputStream {
+  private final class MultipartOutputStream extends BlockOutputStream {
     private final String key;
     private final String uploadId;
     private final CancellationSignal cancellation;
-    private final int partSize = s.integer(S3ArchiverProvider.PART_SIZE) << 20;
     private final int uploads = Math.max(1, s.integer(S3ArchiverProvider.UPLOADS));
     private final ExecutorService pool;
     private final Semaphore inFlight;
     private final List<Future<CompletedPart>> parts = new ArrayList<>();
-    private byte[] buffer;
-    private int filled;
     private int partNumber;
     private boolean closed;
 
     MultipartOutputStream(String key, String uploadId, CancellationSignal cancellation) {
+      super(s.integer(S3ArchiverProvider.PART_SIZE) << 20);
       this.key = key;
       this.uploadId = uploadId;
       this.cancellation = cancellation;
@@ -209,29 +207,10 @@ final class S3Archiver implements Archiver {
         return t;
       });
       this.inFlight = new Semaphore(uploads);
-      this.buffer = new byte[partSize];
     }
 
     @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      while (len > 0) {
-        int n = Math.min(len, partSize - filled);
-        System.arraycopy(b, off, buffer, filled, n);
-        filled += n;
-        off += n;
-        len -= n;
-        if (filled == partSize) {
-          upload();
-        }
-      }
-    }
-
-    private void upload() throws IOException {
+    protected void block(byte[] data, int length) throws IOException {
       cancellation.throwIfCancelled();
       checkFailures();
       try {
@@ -240,11 +219,7 @@ final class S3Archiver implements Archiver {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while uploading");
       }
-      byte[] data = buffer;
-      int length = filled;
       int number = ++partNumber;
-      buffer = new byte[partSize];
-      filled = 0;
       parts.add(pool.submit(() -> {
         try {
           String etag = s3().uploadPart(r -> r.bucket(bucket).key(key).uploadId(uploadId).partNumber(number)
@@ -279,8 +254,8 @@ final class S3Archiver implements Archiver {
         return;
       }
       closed = true;
-      if (filled > 0 || partNumber == 0) {
-        upload();
+      if (buffered() > 0 || partNumber == 0) {
+        handOff();
       }
     }
 

@@ -9,7 +9,7 @@ import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.core.ChildProcess;
-import dev.bbdiy.core.HomeExcludes;
+import dev.bbdiy.core.HomeTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileStore;
@@ -52,23 +52,6 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     this.options = options;
   }
 
-  private record Job(String label, Path source, String layoutPath, List<String> excludes) {}
-
-  private List<Job> jobs() {
-    Path home = instance.home();
-    if (home == null) {
-      throw BbdiyException.configuration("instance.home is not configured: set the Bitbucket home directory (BITBUCKET_HOME)");
-    }
-    List<Job> jobs = new ArrayList<>();
-    jobs.add(new Job("home", home, BackupLayout.HOME,
-        HomeExcludes.home(instance.type(), instance.excludedRepositories())));
-    for (Path store : instance.dataStores()) {
-      jobs.add(new Job("data store " + store, store, BackupLayout.dataStore(store),
-          HomeExcludes.dataStore(instance.excludedRepositories())));
-    }
-    return jobs;
-  }
-
   @Override
   public void preflight(RunContext ctx) {
     ChildProcess.Result version = ChildProcess.builder(binary, "--version").cancellation(ctx.cancellation())
@@ -97,7 +80,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
       ctx.progress().warning("rsync " + m.group() + " compares times to the second only (3.1.3 adds nanoseconds):"
           + " a file rewritten with the same size within a second of being copied may be missed; upgrade rsync");
     }
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       if (!Files.isDirectory(job.source()) || !Files.isReadable(job.source())) {
         throw BbdiyException.configuration("The " + job.label() + " " + job.source()
             + " does not exist or is not readable by this user");
@@ -110,7 +93,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
       }
       FileStore work = Files.getFileStore(workDir);
       long used = 0;
-      for (Job job : jobs()) {
+      for (HomeTree job : HomeTree.of(instance)) {
         FileStore fs = Files.getFileStore(job.source());
         used += fs.getTotalSpace() - fs.getUnallocatedSpace();
       }
@@ -131,7 +114,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
   @Override
   public void prepare(RunContext ctx) {
     prepareStart = Instant.now();
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       sync(job, ctx, "prepare");
       writeRacyList(job, prepareStart);
     }
@@ -139,7 +122,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
 
   @Override
   public CaptureHandle capture(RunContext ctx) {
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       sync(job, ctx, "capture");
       if (prepareStart != null) {
         recheckRacy(job, ctx);
@@ -153,7 +136,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
    * files whose size and time match; a file rewritten within one timestamp tick of being copied (git refs are
    * always 41 bytes) looks unchanged, so the locked pass compares these few by content. Runs before the lock.
    */
-  private void writeRacyList(Job job, Instant since) {
+  private void writeRacyList(HomeTree job, Instant since) {
     Path target = workDir.resolve(job.layoutPath());
     long threshold = since.minus(RACY_WINDOW).toEpochMilli();
     Path list = racyList(job);
@@ -180,11 +163,11 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     }
   }
 
-  private Path racyList(Job job) {
+  private Path racyList(HomeTree job) {
     return workDir.resolve(".bbdiy").resolve("rsync-recent-" + job.layoutPath().replace('/', '_') + ".lst");
   }
 
-  private void recheckRacy(Job job, RunContext ctx) {
+  private void recheckRacy(HomeTree job, RunContext ctx) {
     Path list = racyList(job);
     try {
       if (!Files.exists(list) || Files.size(list) == 0) {
@@ -209,7 +192,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     }
   }
 
-  private void sync(Job job, RunContext ctx, String phase) {
+  private void sync(HomeTree job, RunContext ctx, String phase) {
     Path target = workDir.resolve(job.layoutPath());
     Path excludeFile = null;
     try {
@@ -307,7 +290,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
   @Override
   public Artifact complete(RunContext ctx, CaptureHandle capture) {
     List<String> paths = new ArrayList<>();
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       paths.add(job.layoutPath());
     }
     return new Artifact("rsync", Artifact.Kind.HOME, paths, stats);

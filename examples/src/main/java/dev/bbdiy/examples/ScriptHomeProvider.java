@@ -1,7 +1,6 @@
 package dev.bbdiy.examples;
 
 import dev.bbdiy.api.Artifact;
-import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.spi.Capability;
@@ -15,11 +14,10 @@ import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.SettingType;
 import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.core.ChildProcess;
-import dev.bbdiy.core.HomeExcludes;
+import dev.bbdiy.core.HomeTree;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -91,24 +89,9 @@ public final class ScriptHomeProvider implements HomeSnapshotterProvider {
       this.abort = abort;
     }
 
-    private record Job(Path source, String layoutPath, List<String> excludes) {}
-
-    private List<Job> jobs() {
-      if (instance.home() == null) {
-        throw BbdiyException.configuration("instance.home is not configured");
-      }
-      List<Job> jobs = new ArrayList<>();
-      jobs.add(new Job(instance.home(), BackupLayout.HOME,
-          HomeExcludes.home(instance.type(), instance.excludedRepositories())));
-      for (Path store : instance.dataStores()) {
-        jobs.add(new Job(store, BackupLayout.dataStore(store), HomeExcludes.dataStore(instance.excludedRepositories())));
-      }
-      return jobs;
-    }
-
     @Override
     public void preflight(RunContext ctx) {
-      for (Job job : jobs()) {
+      for (HomeTree job : HomeTree.of(instance)) {
         if (!Files.isDirectory(job.source())) {
           throw BbdiyException.configuration(job.source() + " does not exist or is not a directory");
         }
@@ -128,7 +111,7 @@ public final class ScriptHomeProvider implements HomeSnapshotterProvider {
 
     @Override
     public Artifact complete(RunContext ctx, CaptureHandle handle) {
-      return new Artifact("script", Artifact.Kind.HOME, jobs().stream().map(Job::layoutPath).toList(),
+      return new Artifact("script", Artifact.Kind.HOME, HomeTree.of(instance).stream().map(HomeTree::layoutPath).toList(),
           java.util.Map.of());
     }
 
@@ -143,7 +126,7 @@ public final class ScriptHomeProvider implements HomeSnapshotterProvider {
     }
 
     private void runAll(String command, RunContext ctx, String phase) {
-      for (Job job : jobs()) {
+      for (HomeTree job : HomeTree.of(instance)) {
         Path target = workDir.resolve(job.layoutPath());
         Path excludes = null;
         try {

@@ -9,12 +9,23 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Map;
 
 /** Gives a restored tree to Bitbucket's user ({@code BITBUCKET_UID:BITBUCKET_GID}), links included, never followed. */
 public final class Ownership {
   private Ownership() {}
 
   /** Changes owner and group of everything below {@code root}; -1 leaves that part unchanged. */
+  /** Whether this process runs as root, and so can give files their recorded owners. */
+  public static boolean isRoot() {
+    try {
+      Map<String, Object> a = Files.readAttributes(Path.of("/proc/self"), "unix:uid");
+      return Integer.valueOf(0).equals(a.get("uid"));
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   public static void chown(Path root, int uid, int gid) {
     if (uid < 0 && gid < 0 || !Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
       return;

@@ -1,5 +1,6 @@
 package dev.bbdiy.core.internal;
 
+import dev.bbdiy.api.BbdiyException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
@@ -85,6 +86,23 @@ public final class SecureFiles {
    */
   public static void writeAtomically(Path target, String content) throws IOException {
     writeAtomically(target, content.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Creates {@code dir} (0700) if needed and checks this user can write to it.
+   *
+   * @param what how the message names it, e.g. {@code archive directory}
+   * @throws BbdiyException with {@link dev.bbdiy.api.ErrorCode#CONFIGURATION} saying which directory and why
+   */
+  public static void requireWritableDirectory(Path dir, String what) {
+    try {
+      createPrivateDirectories(dir);
+      if (!Files.isWritable(dir)) {
+        throw BbdiyException.configuration("The " + what + " " + dir + " is not writable by this user");
+      }
+    } catch (IOException e) {
+      throw BbdiyException.configuration("Cannot create the " + what + " " + dir + ": " + e.getMessage());
+    }
   }
 
   /** Writes bytes atomically and durably; see {@link #writeAtomically(Path, String)}. */

@@ -64,14 +64,7 @@ public final class DirectoryArchiver implements Archiver {
 
   @Override
   public void preflight(RunContext context) {
-    try {
-      SecureFiles.createPrivateDirectories(dir);
-      if (!Files.isWritable(dir)) {
-        throw BbdiyException.configuration("The backup directory " + dir + " is not writable by this user");
-      }
-    } catch (IOException e) {
-      throw BbdiyException.configuration("Cannot create the backup directory " + dir + ": " + e.getMessage());
-    }
+    SecureFiles.requireWritableDirectory(dir, "backup directory");
   }
 
   @Override

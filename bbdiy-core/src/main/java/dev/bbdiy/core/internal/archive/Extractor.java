@@ -4,6 +4,7 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.core.internal.Ownership;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -27,7 +28,7 @@ import org.jspecify.annotations.Nullable;
  * directory is restored read-only without blocking its children); owners restored when running as root.
  */
 final class Extractor {
-  private static final boolean ROOT = isRoot();
+  private static final boolean ROOT = Ownership.isRoot();
 
   private final ExtractionPlan plan;
   private final ProgressReporter progress;
@@ -245,12 +246,4 @@ final class Extractor {
     }
   }
 
-  private static boolean isRoot() {
-    try {
-      Map<String, Object> a = Files.readAttributes(Path.of("/proc/self"), "unix:uid");
-      return Integer.valueOf(0).equals(a.get("uid"));
-    } catch (IOException | RuntimeException e) {
-      return false;
-    }
-  }
 }

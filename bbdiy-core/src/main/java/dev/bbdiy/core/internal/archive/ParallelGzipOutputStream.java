@@ -18,7 +18,7 @@ import java.util.zip.GZIPOutputStream;
  * {@code tar -xzf} and {@link java.util.zip.GZIPInputStream} read them). Memory stays bounded: at most two blocks
  * per thread are in flight.
  */
-final class ParallelGzipOutputStream extends OutputStream {
+final class ParallelGzipOutputStream extends BlockOutputStream {
   private static final int BLOCK = 1 << 20;
 
   private final OutputStream out;
@@ -26,11 +26,10 @@ final class ParallelGzipOutputStream extends OutputStream {
   private final ExecutorService pool;
   private final Deque<Future<byte[]>> pending = new ArrayDeque<>();
   private final int maxPending;
-  private byte[] block = new byte[BLOCK];
-  private int filled;
   private boolean closed;
 
   ParallelGzipOutputStream(OutputStream out, int level, int threads) {
+    super(BLOCK);
     this.out = out;
     this.level = level;
     this.maxPending = Math.max(2, threads * 2);
@@ -42,29 +41,7 @@ final class ParallelGzipOutputStream extends OutputStream {
   }
 
   @Override
-  public void write(int b) throws IOException {
-    write(new byte[] {(byte) b}, 0, 1);
-  }
-
-  @Override
-  public void write(byte[] b, int off, int len) throws IOException {
-    while (len > 0) {
-      int n = Math.min(len, BLOCK - filled);
-      System.arraycopy(b, off, block, filled, n);
-      filled += n;
-      off += n;
-      len -= n;
-      if (filled == BLOCK) {
-        submit();
-      }
-    }
-  }
-
-  private void submit() throws IOException {
-    byte[] data = block;
-    int length = filled;
-    block = new byte[BLOCK];
-    filled = 0;
+  protected void block(byte[] data, int length) throws IOException {
     pending.add(pool.submit(() -> compress(data, length)));
     while (pending.size() >= maxPending) {
       writeHead();
@@ -110,8 +87,8 @@ final class ParallelGzipOutputStream extends OutputStream {
     }
     closed = true;
     try {
-      if (filled > 0 || pending.isEmpty()) {
-        submit();
+      if (buffered() > 0 || pending.isEmpty()) {
+        handOff();
       }
       while (!pending.isEmpty()) {
         writeHead();

@@ -58,14 +58,7 @@ public final class TarArchiver implements Archiver {
 
   @Override
   public void preflight(RunContext context) {
-    try {
-      SecureFiles.createPrivateDirectories(dir);
-      if (!Files.isWritable(dir)) {
-        throw BbdiyException.configuration("The archive directory " + dir + " is not writable by this user");
-      }
-    } catch (IOException e) {
-      throw BbdiyException.configuration("Cannot create the archive directory " + dir + ": " + e.getMessage());
-    }
+    SecureFiles.requireWritableDirectory(dir, "archive directory");
   }
 
   @Override

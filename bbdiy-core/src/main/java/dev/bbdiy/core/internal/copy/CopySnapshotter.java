@@ -9,7 +9,7 @@ import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
-import dev.bbdiy.core.HomeExcludes;
+import dev.bbdiy.core.HomeTree;
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -38,25 +38,7 @@ final class CopySnapshotter implements HomeSnapshotter {
     this.threads = threads;
   }
 
-  /** One mirror: a source directory, where its copy goes, and what it leaves out. */
-  private record Job(String label, Path source, String layoutPath, List<String> excludes) {}
-
-  private List<Job> jobs() {
-    Path home = instance.home();
-    if (home == null) {
-      throw BbdiyException.configuration("instance.home is not configured: set the Bitbucket home directory (BITBUCKET_HOME)");
-    }
-    List<Job> jobs = new ArrayList<>();
-    jobs.add(new Job("home", home, BackupLayout.HOME,
-        HomeExcludes.home(instance.type(), instance.excludedRepositories())));
-    for (Path store : instance.dataStores()) {
-      jobs.add(new Job("data store " + store, store, BackupLayout.dataStore(store),
-          HomeExcludes.dataStore(instance.excludedRepositories())));
-    }
-    return jobs;
-  }
-
-  private Mirror mirror(Job job, RunContext ctx) throws IOException {
+  private Mirror mirror(HomeTree job, RunContext ctx) throws IOException {
     Path source = job.source().toRealPath();
     Path index = workDir.resolve(".bbdiy").resolve("copy").resolve(job.layoutPath().replace('/', '_') + ".idx");
     return new Mirror(source, workDir.resolve(job.layoutPath()), new ExcludeMatcher(job.excludes()), index,
@@ -65,7 +47,7 @@ final class CopySnapshotter implements HomeSnapshotter {
 
   @Override
   public void preflight(RunContext ctx) {
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       Path s = job.source();
       if (!Files.isDirectory(s)) {
         throw BbdiyException.configuration("The " + job.label() + " " + s + " does not exist or is not a directory");
@@ -91,7 +73,7 @@ final class CopySnapshotter implements HomeSnapshotter {
     long usable = work.getUsableSpace();
     boolean firstRun = !Files.exists(workDir.resolve(BackupLayout.HOME), LinkOption.NOFOLLOW_LINKS);
     long used = 0;
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       FileStore fs = Files.getFileStore(job.source());
       used += fs.getTotalSpace() - fs.getUnallocatedSpace();
     }
@@ -109,20 +91,20 @@ final class CopySnapshotter implements HomeSnapshotter {
 
   @Override
   public void prepare(RunContext ctx) {
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       run(job, ctx, "prepare", true);
     }
   }
 
   @Override
   public CaptureHandle capture(RunContext ctx) {
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       run(job, ctx, "capture", false);
     }
     return CaptureHandle.NONE;
   }
 
-  private void run(Job job, RunContext ctx, String phase, boolean full) {
+  private void run(HomeTree job, RunContext ctx, String phase, boolean full) {
     try {
       Mirror m = mirror(job, ctx);
       Mirror.Stats s = full ? m.fullPass() : m.indexPass();
@@ -144,7 +126,7 @@ final class CopySnapshotter implements HomeSnapshotter {
   @Override
   public Artifact complete(RunContext ctx, CaptureHandle capture) {
     List<String> paths = new ArrayList<>();
-    for (Job job : jobs()) {
+    for (HomeTree job : HomeTree.of(instance)) {
       paths.add(job.layoutPath());
     }
     Map<String, String> props = new LinkedHashMap<>(stats);

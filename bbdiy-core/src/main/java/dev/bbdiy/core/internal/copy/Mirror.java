@@ -7,6 +7,7 @@ import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.core.internal.SecureFiles;
 import dev.bbdiy.core.internal.archive.FileMeta;
 import dev.bbdiy.core.internal.archive.TreeWalker;
+import dev.bbdiy.core.internal.Ownership;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -53,7 +54,7 @@ import org.jspecify.annotations.Nullable;
 final class Mirror {
   private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
   private static final long CHUNK = 64L << 20;
-  private static final boolean ROOT = isRoot();
+  private static final boolean ROOT = Ownership.isRoot();
 
   private final Path source;
   private final Path target;
@@ -659,12 +660,4 @@ final class Mirror {
     return TimeUnit.SECONDS.toNanos(t.getEpochSecond()) + t.getNano();
   }
 
-  private static boolean isRoot() {
-    try {
-      Map<String, Object> a = Files.readAttributes(Path.of("/proc/self"), "unix:uid");
-      return Integer.valueOf(0).equals(a.get("uid"));
-    } catch (IOException | RuntimeException e) {
-      return false;
-    }
-  }
 }
