@@ -154,6 +154,11 @@ final class EbsSnapshotter implements HomeSnapshotter {
         if (!Files.isDirectory(Path.of(md[0]))) {
           throw BbdiyException.configuration("amazon-ebs.volumes: mount point " + md[0] + " does not exist");
         }
+        if (onRootFileSystem(Path.of(md[0]))) {
+          // Freezing / would also freeze what thawing it needs (the fsfreeze binary, logs, this JVM's files).
+          throw BbdiyException.configuration("amazon-ebs.volumes: " + md[0] + " is on the root file system, which"
+              + " must not be frozen. Put the home on a volume of its own, or set amazon-ebs.freeze=false");
+        }
       }
       ChildProcess.Result r = ChildProcess.builder(s.string(EbsProvider.FREEZE_COMMAND), "--version")
           .name("fsfreeze").build().run();
@@ -161,6 +166,14 @@ final class EbsSnapshotter implements HomeSnapshotter {
         throw BbdiyException.configuration("Cannot run " + s.string(EbsProvider.FREEZE_COMMAND) + " (util-linux);"
             + " install it or set amazon-ebs.freeze=false");
       }
+    }
+  }
+
+  private static boolean onRootFileSystem(Path dir) {
+    try {
+      return Files.getFileStore(dir).equals(Files.getFileStore(Path.of("/")));
+    } catch (java.io.IOException e) {
+      throw BbdiyException.configuration("Cannot tell which file system " + dir + " is on: " + e.getMessage());
     }
   }
 
@@ -240,12 +253,8 @@ final class EbsSnapshotter implements HomeSnapshotter {
   }
 
   private List<Tag> tags(String backupId) {
-    List<Tag> tags = new ArrayList<>();
-    tags.add(Tag.builder().key("Name").value(backupId).build());
-    tags.add(Tag.builder().key(AwsSupport.TAG_INSTANCE).value(context.instance().name()).build());
-    tags.add(Tag.builder().key(AwsSupport.TAG_BACKUP).value(backupId).build());
-    AwsSupport.tags(s.list(AwsSupport.TAGS)).forEach((k, v) -> tags.add(Tag.builder().key(k).value(v).build()));
-    return tags;
+    return AwsSupport.backupTags(backupId, context.instance().name(), s).entrySet().stream()
+        .map(e -> Tag.builder().key(e.getKey()).value(e.getValue()).build()).toList();
   }
 
   @Override

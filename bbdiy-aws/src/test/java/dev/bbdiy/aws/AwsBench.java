@@ -46,7 +46,7 @@ class AwsBench {
   @Test
   void lock_window() throws Exception {
     Duration drain = Duration.ofMillis(Long.getLong("bench.drain-ms", 200));
-    Path mount = Files.createDirectories(temp.resolve("mnt/bitbucket"));
+    Path mount = Files.createTempDirectory(Path.of("/dev/shm"), "bbdiy-bench-"); // not on the root file system
     Path freeze = temp.resolve("fsfreeze");
     Files.writeString(freeze, "#!/bin/sh\n[ \"$1\" = --version ] && echo 'fsfreeze from util-linux 2.38'\nexit 0\n");
     freeze.toFile().setExecutable(true);
@@ -88,6 +88,7 @@ class AwsBench {
         Thread.sleep(1100); // backup ids have a one-second resolution
       }
     }
+    Files.delete(mount);
     windows.sort(null);
     double median = windows.get(windows.size() / 2);
     double drainSeconds = seconds(drain);

@@ -49,7 +49,8 @@ class SnapshotProvidersTest {
   @BeforeEach
   void start() throws Exception {
     aws = new FakeAws();
-    mount = Files.createDirectories(temp.resolve("mnt/bitbucket"));
+    // A volume's mount point is never on the root file system, which the provider refuses to freeze.
+    mount = Files.createTempDirectory(Path.of("/dev/shm"), "bbdiy-ebs-");
     freezeLog = temp.resolve("freeze.log");
     Path freeze = temp.resolve("fsfreeze");
     Files.writeString(freeze, "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'fsfreeze from util-linux 2.38'; exit 0;"
@@ -59,8 +60,13 @@ class SnapshotProvidersTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws Exception {
     aws.close();
+    try (var walk = Files.walk(mount)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   Map<String, String> config(String... extra) {
@@ -229,6 +235,14 @@ class SnapshotProvidersTest {
         "amazon-ebs.endpoint", regional)).retention(RetentionPolicy.keepLast(1)).build().backup();
     assertThat(aws.snapshots).hasSize(2).doesNotContainKey(first.summary().artifact(Artifact.Kind.HOME)
         .orElseThrow().property("copy.0.snapshot"));
+  }
+
+  @Test
+  void the_root_file_system_is_never_frozen() {
+    assertThatThrownBy(() -> engine(config("amazon-ebs.volumes", "/:/dev/xvdf")).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+        .hasMessageContaining("root file system").hasMessageContaining("amazon-ebs.freeze=false");
+    assertThat(bitbucket.server().calls(Endpoint.LOCK)).isZero();
   }
 
   @Test
