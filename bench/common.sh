@@ -10,4 +10,5 @@ bench() { java -Xmx256m -cp "$JAR" "$ROOT/bench/Bench.java" "$@"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio4() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.5f", a / b }'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
