@@ -232,16 +232,19 @@ final class RdsDumper implements DatabaseDumper {
       dest = client(target, null);
     }
     String copy = id + "-copy";
+    // SourceRegion makes the SDK presign the request for the source region: only for copies between regions.
+    boolean crossRegion = !target.equals(region());
     List<Tag> tags = tags(ctx.backupId().value());
     Optional<String> kms = s.optional(AwsSupport.COPY_KMS_KEY);
     call("copying " + id + " to " + target.id(), "rds:CopyDBSnapshot", () -> aurora
         ? dest.copyDBClusterSnapshot(r -> {
           r.sourceDBClusterSnapshotIdentifier(arn).targetDBClusterSnapshotIdentifier(copy).tags(tags)
-              .sourceRegion(region().id());
+              .sourceRegion(crossRegion ? region().id() : null);
           kms.ifPresent(r::kmsKeyId);
         })
         : dest.copyDBSnapshot(r -> {
-          r.sourceDBSnapshotIdentifier(arn).targetDBSnapshotIdentifier(copy).tags(tags).sourceRegion(region().id());
+          r.sourceDBSnapshotIdentifier(arn).targetDBSnapshotIdentifier(copy).tags(tags)
+              .sourceRegion(crossRegion ? region().id() : null);
           kms.ifPresent(r::kmsKeyId);
         }));
     created.add(new String[] {target.id(), copy, account.isPresent() ? "account" : "own"});

@@ -37,7 +37,7 @@ final class FakeAws implements AutoCloseable {
   static final String ZONE = "us-east-1a";
 
   /** One recorded call. */
-  record Call(String action, Map<String, String> params, Instant at) {
+  record Call(String action, Map<String, String> params, Instant at, String accessKey) {
     String param(String key) {
       return params.get(key);
     }
@@ -135,7 +135,11 @@ final class FakeAws implements AutoCloseable {
       }
       Map<String, String> p = form(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
       String action = p.getOrDefault("Action", "");
-      calls.add(new Call(action, p, Instant.now()));
+      calls.add(new Call(action, p, Instant.now(), accessKey(ex)));
+      if ("2011-06-15".equals(p.get("Version")) && action.equals("AssumeRole")) {
+        assumeRole(ex, p);
+        return;
+      }
       boolean rds = "2014-10-31".equals(p.get("Version"));
       Integer t = throttle.get(action);
       if (t != null && t > 0) {
@@ -503,6 +507,27 @@ final class FakeAws implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  /** The access key id a request was signed with (SigV4 {@code Credential=<key>/...}). */
+  private static String accessKey(HttpExchange ex) {
+    String auth = String.valueOf(ex.getRequestHeaders().getFirst("Authorization"));
+    int at = auth.indexOf("Credential=");
+    return at < 0 ? "" : auth.substring(at + "Credential=".length(), auth.indexOf('/', at));
+  }
+
+  /** STS: hands out credentials whose access key names the role, so tests can tell which calls used them. */
+  private void assumeRole(HttpExchange ex, Map<String, String> p) throws IOException {
+    String role = p.get("RoleArn");
+    String account = role.split(":")[4];
+    respond(ex, 200, "text/xml", "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+        + "<AssumeRoleResult><Credentials><AccessKeyId>ASIA" + account + "</AccessKeyId>"
+        + "<SecretAccessKey>assumed-secret</SecretAccessKey><SessionToken>assumed-token</SessionToken>"
+        + "<Expiration>" + Instant.now().plusSeconds(3600) + "</Expiration></Credentials>"
+        + "<AssumedRoleUser><Arn>" + role + "/" + p.get("RoleSessionName") + "</Arn>"
+        + "<AssumedRoleId>AROA" + account + ":" + p.get("RoleSessionName") + "</AssumedRoleId></AssumedRoleUser>"
+        + "</AssumeRoleResult><ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>"
+        + "</AssumeRoleResponse>");
+  }
 
   private static void error(HttpExchange ex, boolean rds, int status, String code, String message) throws IOException {
     String body = rds

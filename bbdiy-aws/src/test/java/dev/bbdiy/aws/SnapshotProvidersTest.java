@@ -238,6 +238,51 @@ class SnapshotProvidersTest {
   }
 
   @Test
+  void copies_into_another_account_are_shared_then_copied_with_the_assumed_role() {
+    String regional = aws.url().replace("127.0.0.1", "ec2.eu-west-1.amazonaws.com");
+    System.setProperty("aws.endpointUrlSts", aws.url()); // the SDK's per-service endpoint override
+    try {
+      Map<String, String> config = config("amazon-ebs.copy-region", "eu-west-1", "amazon-ebs.endpoint", regional,
+          "amazon-ebs.copy-account", "210987654321",
+          "amazon-ebs.copy-role", "arn:aws:iam::210987654321:role/bitbucket-backup-copy",
+          "amazon-rds.copy-account", "210987654321",
+          "amazon-rds.copy-role", "arn:aws:iam::210987654321:role/bitbucket-backup-copy");
+      BackupResult first = engine(config).build().backup();
+
+      String snapshot = first.summary().artifact(Artifact.Kind.HOME).orElseThrow().property("snapshot.0");
+      assertThat(aws.calls("ModifySnapshotAttribute")).singleElement().satisfies(c -> {
+        assertThat(c.param("SnapshotId")).isEqualTo(snapshot);
+        assertThat(c.param("CreateVolumePermission.Add.1.UserId")).isEqualTo("210987654321");
+      });
+      assertThat(aws.calls("AssumeRole")).isNotEmpty().allSatisfy(c -> assertThat(c.param("RoleArn"))
+          .isEqualTo("arn:aws:iam::210987654321:role/bitbucket-backup-copy"));
+      assertThat(aws.calls("CopySnapshot")).singleElement().satisfies(c -> assertThat(c.accessKey())
+          .as("the copy is made in the other account").isEqualTo("ASIA210987654321"));
+      assertThat(aws.calls("CreateSnapshots")).allSatisfy(c -> assertThat(c.accessKey())
+          .isEqualTo("AKIAFAKEFAKEFAKE"));
+      assertThat(aws.calls("ModifyDBSnapshotAttribute")).singleElement().satisfies(c -> {
+        assertThat(c.param("AttributeName")).isEqualTo("restore");
+        assertThat(c.param("ValuesToAdd.AttributeValue.1")).isEqualTo("210987654321");
+        assertThat(c.accessKey()).isEqualTo("AKIAFAKEFAKEFAKE");
+      });
+      assertThat(aws.calls("CopyDBSnapshot")).singleElement().satisfies(c -> {
+        assertThat(c.accessKey()).isEqualTo("ASIA210987654321");
+        assertThat(c.param("SourceDBSnapshotIdentifier")).startsWith("arn:aws:rds:us-east-1:");
+      });
+
+      clock.advance(Duration.ofSeconds(2));
+      engine(config).retention(RetentionPolicy.keepLast(1)).build().backup();
+      String copy = first.summary().artifact(Artifact.Kind.HOME).orElseThrow().property("copy.0.snapshot");
+      assertThat(aws.calls("DeleteSnapshot")).anySatisfy(c -> {
+        assertThat(c.param("SnapshotId")).isEqualTo(copy);
+        assertThat(c.accessKey()).as("deleted there, with the role").isEqualTo("ASIA210987654321");
+      });
+    } finally {
+      System.clearProperty("aws.endpointUrlSts");
+    }
+  }
+
+  @Test
   void the_root_file_system_is_never_frozen() {
     assertThatThrownBy(() -> engine(config("amazon-ebs.volumes", "/:/dev/xvdf")).build().backup())
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
