@@ -125,7 +125,8 @@ final class DemoCommand extends BaseCommand {
       output.info("  backup      " + backup.id() + " -> " + backup.stored().location() + " ("
           + Output.mib(backup.stored().size()) + ")");
       output.info("  lock window " + Output.seconds(backup.lockWindow()) + " measured by bbdiy, "
-          + Output.seconds(serverWindow) + " by the simulator (drain " + Output.seconds(backup.drainedWindow()) + ")");
+          + Output.seconds(serverWindow) + " by the simulator; of it, " + Output.seconds(backup.drainedWindow())
+          + " after the drain (capture and unlock), the rest waiting for Bitbucket to drain");
       output.info("  verify      " + (verify.ok() ? "intact" : "FAILED") + ", " + verify.entries() + " entries");
       output.info("  restore     " + restore.files() + " files into " + restoredHome
           + (database == null ? "" : ", database " + database + "_restored (row counts match)") + " in "
