@@ -191,14 +191,17 @@ final class EbsSnapshotter implements HomeSnapshotter {
   @Override
   public CaptureHandle capture(RunContext ctx) {
     List<String> frozen = new ArrayList<>();
+    String freezing = null;
     RuntimeException failure = null;
     Map<String, String> byVolume = new LinkedHashMap<>();
     try {
       if (s.bool(EbsProvider.FREEZE)) {
         for (String[] md : mountsAndDevices) {
           if (!frozen.contains(md[0])) {
+            freezing = md[0];
             freeze("-f", md[0], ctx);
             frozen.add(md[0]);
+            freezing = null;
           }
         }
       }
@@ -215,6 +218,15 @@ final class EbsSnapshotter implements HomeSnapshotter {
     } catch (RuntimeException e) {
       failure = e;
     } finally {
+      if (freezing != null) {
+        // fsfreeze -f failed or was stopped, possibly after the kernel froze the file system: thaw it in any
+        // case; "not frozen" is the expected answer, so its failure is not reported.
+        try {
+          freeze("-u", freezing, null);
+        } catch (RuntimeException notFrozen) {
+          // it was not frozen
+        }
+      }
       // Thaw whatever was frozen, in reverse order, even when something above failed.
       Collections.reverse(frozen);
       for (String mount : frozen) {

@@ -191,6 +191,8 @@ class SnapshotProvidersTest {
         .hasMessageContaining("fsfreeze");
 
     assertThat(aws.calls("CreateSnapshots").stream().filter(c -> c.param("DryRun") == null)).isEmpty();
+    assertThat(Files.readAllLines(freezeLog)).as("a failed freeze may have frozen: thawed in any case")
+        .containsExactly("-f " + mount, "-u " + mount);
     assertThat(bitbucket.server().isLocked()).isFalse();
   }
 

@@ -635,7 +635,11 @@ public final class BackupEngine {
         AtomicInteger captured = new AtomicInteger();
         events.phase(Phase.CAPTURE, () -> handles.putAll(parallel(run, Phase.CAPTURE, sources, (s, ctx) -> {
           CaptureHandle h = s.source().capture(ctx);
-          int pct = 100 * captured.incrementAndGet() / (n + 1);
+          int done = captured.incrementAndGet();
+          if (done == n) {
+            return h; // the last one: 100% follows at once, no round trip needed while locked
+          }
+          int pct = 100 * done / (n + 1);
           try {
             bitbucket.reportProgress(lockRef.get(), pct);
           } catch (BbdiyException e) {

@@ -286,13 +286,17 @@ final class Mirror {
           }
           Path tmp = temp(dst);
           Files.createSymbolicLink(tmp, linkTarget);
-          setOwner(tmp, sm);
-          Files.getFileAttributeView(tmp, java.nio.file.attribute.BasicFileAttributeView.class,
-              LinkOption.NOFOLLOW_LINKS).setTimes(sm.mtime(), null, null);
-          if (dm != null && dm.type() == FileMeta.Type.DIRECTORY) {
-            delete(dst);
+          try {
+            setOwner(tmp, sm);
+            Files.getFileAttributeView(tmp, java.nio.file.attribute.BasicFileAttributeView.class,
+                LinkOption.NOFOLLOW_LINKS).setTimes(sm.mtime(), null, null);
+            if (dm != null && dm.type() == FileMeta.Type.DIRECTORY) {
+              delete(dst);
+            }
+            rename(tmp, dst);
+          } finally {
+            Files.deleteIfExists(tmp); // gone after the rename; left only by a failure
           }
-          rename(tmp, dst);
           return true;
         }
         default:
