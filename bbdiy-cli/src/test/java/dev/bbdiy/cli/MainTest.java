@@ -186,9 +186,10 @@ class MainTest {
 
     @Test
     void wrong_credentials_are_3() throws Exception {
-      Run r = run("check", "--config", config.toString(), "--set", "bitbucket.password.file=" + secret("nope"));
+      Run r = run("check", "--config", config.toString(), "--set",
+          "bitbucket.password.file=" + secret("Wrong-Pa55word"));
       assertThat(r.code()).isEqualTo(3);
-      assertThat(r.all()).doesNotContain("nope\n");
+      assertThat(r.all()).doesNotContain("Wrong-Pa55word");
     }
 
     @Test
