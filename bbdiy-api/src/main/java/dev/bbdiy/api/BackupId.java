@@ -26,6 +26,11 @@ public record BackupId(String value) implements Comparable<BackupId> {
     }
   }
 
+  /** Returns {@code text} as a backup id, or empty if it is not a valid one (a file name of something else). */
+  public static java.util.Optional<BackupId> parse(String text) {
+    return VALID.matcher(text).matches() ? java.util.Optional.of(new BackupId(text)) : java.util.Optional.empty();
+  }
+
   /** Returns the id of a backup of {@code instanceName} started at {@code at}. */
   public static BackupId of(String instanceName, Instant at) {
     return new BackupId(instanceName + "-" + FORMAT.format(at));

@@ -1,6 +1,7 @@
 package dev.bbdiy.api;
 
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
@@ -22,6 +23,11 @@ public record StoredBackup(
     long size,
     Instant storedAt,
     @Nullable BackupSummary summary) {
+
+  /** The order of {@code Archiver.list()}: newest first, by start time (storage time without a summary). */
+  public static final Comparator<StoredBackup> NEWEST_FIRST = Comparator
+      .comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
+      .thenComparing(StoredBackup::id).reversed();
 
   public StoredBackup {
     Objects.requireNonNull(id, "id");

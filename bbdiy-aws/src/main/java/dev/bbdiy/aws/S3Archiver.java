@@ -1,6 +1,7 @@
 package dev.bbdiy.aws;
 
 import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupSummary;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.StoredBackup;
@@ -235,16 +236,20 @@ final class S3Archiver implements Archiver {
     private void checkFailures() throws IOException {
       for (Future<CompletedPart> f : parts) {
         if (f.isDone()) {
-          try {
-            f.get();
-          } catch (ExecutionException e) {
-            throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
-                e.getCause());
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while uploading");
-          }
+          await(f);
         }
+      }
+    }
+
+    private CompletedPart await(Future<CompletedPart> part) throws IOException {
+      try {
+        return part.get();
+      } catch (ExecutionException e) {
+        throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
+            e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while uploading");
       }
     }
 
@@ -263,15 +268,7 @@ final class S3Archiver implements Archiver {
     List<CompletedPart> parts() throws IOException {
       List<CompletedPart> out = new ArrayList<>();
       for (Future<CompletedPart> f : parts) {
-        try {
-          out.add(f.get());
-        } catch (ExecutionException e) {
-          throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
-              e.getCause());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while uploading");
-        }
+        out.add(await(f));
       }
       out.sort(Comparator.comparing(CompletedPart::partNumber));
       return out;
@@ -291,30 +288,24 @@ final class S3Archiver implements Archiver {
     try {
       for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
         String name = o.key().substring(prefix.length());
-        Compression c = Compression.ofFileName(name);
-        if (c == null || name.contains("/")) {
+        String suffix = Compression.suffixOf(name);
+        if (suffix == null || name.contains("/")) {
           continue;
         }
-        String idText = name.substring(0, name.length() - c.extension().length());
-        BackupId id;
-        try {
-          id = new BackupId(idText);
-        } catch (IllegalArgumentException e) {
-          continue;
+        Optional<BackupId> id = BackupId.parse(name.substring(0, name.length() - suffix.length()));
+        if (id.isPresent()) {
+          out.add(new StoredBackup(id.get(), where(o.key()), suffix.substring(1), o.size(), o.lastModified(),
+              sidecar(o.key())));
         }
-        TarFormat.Sidecar sidecar = sidecar(o.key());
-        out.add(new StoredBackup(id, where(o.key()), c.extension().substring(1), o.size(), o.lastModified(),
-            sidecar == null ? null : sidecar.summary()));
       }
     } catch (SdkException e) {
       throw AwsSupport.failure(PROVIDER, "listing " + where(prefix), "s3:ListBucket and s3:GetObject", e);
     }
-    out.sort(Comparator.comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
-        .thenComparing(StoredBackup::id).reversed());
+    out.sort(StoredBackup.NEWEST_FIRST);
     return out;
   }
 
-  private TarFormat.@Nullable Sidecar sidecar(String archiveKey) {
+  private @Nullable BackupSummary sidecar(String archiveKey) {
     try {
       return TarFormat.parseSidecar(s3().getObjectAsBytes(r -> r.bucket(bucket)
           .key(archiveKey + TarFormat.SIDECAR_SUFFIX)).asByteArray());
@@ -347,7 +338,7 @@ final class S3Archiver implements Archiver {
   public VerifyResult verify(BackupId id, RunContext ctx) {
     String key = existingKey(id);
     try {
-      return TarFormat.verify(id, open(key), sidecar(key), tempDir, ctx);
+      return TarFormat.verify(id, open(key), tempDir, ctx);
     } catch (IOException e) {
       throw BbdiyException.provider(PROVIDER, "reading " + where(key) + " failed: " + e.getMessage(), e);
     }

@@ -24,7 +24,7 @@ final class Json {
     return adapter.serializeNulls().indent("  ").toJson(value);
   }
 
-  /** Adapters for the JDK types in the result records. */
+  /** Adapters for the JDK types in the result records (Moshi needs both directions of each, even to write). */
   static final class Adapters {
     @ToJson
     String instant(Instant i) {

@@ -414,9 +414,7 @@ public final class BackupEngine {
 
     Map<String, CaptureHandle> handles = new LinkedHashMap<>();
     LockedCapture locked = null;
-    boolean started = false;
     try {
-      started = true;
       try (Cancellation.Section ignored = run.cancellation.interruptible()) {
         events.phase(Phase.PREPARE, () -> parallel(run, Phase.PREPARE, sources, (s, ctx) -> {
           s.source().prepare(ctx);
@@ -498,9 +496,7 @@ public final class BackupEngine {
           events.phases(), locked == null ? null : locked.lockWindow, locked == null ? null : locked.drainedWindow,
           Duration.between(startedAt, end), pruned, events.warnings());
     } catch (RuntimeException | Error e) {
-      if (started) {
-        abort(run, sources, handles, e);
-      }
+      abort(run, sources, handles, e);
       closeHandles(run, handles);
       throw e;
     }
@@ -799,6 +795,7 @@ public final class BackupEngine {
 
   private List<BackupId> doPrune(Run run, @Nullable BackupId justMade) {
     Archiver archiver = createArchiver();
+    List<Source> sources = createSources();
     List<StoredBackup> ours = new ArrayList<>();
     for (StoredBackup b : archiver.list()) {
       BackupSummary s = b.summary();
@@ -819,7 +816,7 @@ public final class BackupEngine {
       run.cancellation.throwIfCancelled();
       boolean artifactsGone = true;
       for (Artifact a : Objects.requireNonNull(b.summary()).artifacts()) {
-        Optional<Source> owner = sourceFor(a);
+        Optional<Source> owner = sourceFor(sources, a);
         if (owner.isPresent() && owner.get().has(Capability.EXTERNAL_ARTIFACTS)) {
           try {
             owner.get().source().deleteArtifact(a, run.context(Phase.RETENTION, a.provider(), false));
@@ -839,13 +836,9 @@ public final class BackupEngine {
     return deleted;
   }
 
-  private Optional<Source> sourceFor(Artifact a) {
-    for (Source s : createSources()) {
-      if (s.name().equals(a.provider()) && s.kind() == a.kind()) {
-        return Optional.of(s);
-      }
-    }
-    return Optional.empty();
+  /** Returns the configured provider that made {@code a}, if any. */
+  private static Optional<Source> sourceFor(List<Source> sources, Artifact a) {
+    return sources.stream().filter(s -> s.kind() == a.kind() && s.name().equals(a.provider())).findFirst();
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -880,10 +873,11 @@ public final class BackupEngine {
     List<Path> emptyTargets = new ArrayList<>();
     Path targetHome = null;
     Map<Path, Path> storeTargets = new LinkedHashMap<>();
+    List<Source> sources = createSources();
     Source homeSource = null;
     if (homeArtifact != null) {
       if (homeArtifact.paths().isEmpty()) {
-        homeSource = matchingSource(homeArtifact);
+        homeSource = matchingSource(sources, homeArtifact);
       } else {
         targetHome = request.targetHome() != null ? request.targetHome() : instance.home();
         if (targetHome == null) {
@@ -905,7 +899,7 @@ public final class BackupEngine {
     Path dbTemp = null;
     String targetDatabase = request.targetDatabase();
     if (dbArtifact != null) {
-      dbSource = matchingSource(dbArtifact);
+      dbSource = matchingSource(sources, dbArtifact);
       if (!dbArtifact.paths().isEmpty()) {
         dbTemp = stateDir.resolve("restore-" + request.id().value()).resolve(BackupLayout.DATABASE);
         plan.map(BackupLayout.DATABASE, dbTemp);
@@ -948,11 +942,11 @@ public final class BackupEngine {
           extracted = events.phase(Phase.EXTRACT, () -> archiver.extract(request.id(), plan.build(),
               run.context(Phase.EXTRACT, archiverProvider.name(), false)));
         } catch (RuntimeException e) {
-          undoExtraction(run, emptyTargets, dbDir);
+          undoExtraction(run, emptyTargets);
           throw e;
         }
         if (summary != null && !extracted.verified()) {
-          undoExtraction(run, emptyTargets, dbDir);
+          undoExtraction(run, emptyTargets);
           throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + request.id() + " could not be"
               + " verified while it was restored; the restored files were removed");
         }
@@ -1018,7 +1012,7 @@ public final class BackupEngine {
     }
   }
 
-  private void undoExtraction(Run run, List<Path> targets, @Nullable Path dbDir) {
+  private void undoExtraction(Run run, List<Path> targets) {
     for (Path t : targets) {
       try {
         SecureFiles.emptyDirectory(t);
@@ -1055,16 +1049,11 @@ public final class BackupEngine {
     return stores;
   }
 
-  private Source matchingSource(Artifact a) {
-    for (Source s : createSources()) {
-      if (s.kind() == a.kind() && s.name().equals(a.provider())) {
-        return s;
-      }
-    }
+  private static Source matchingSource(List<Source> sources, Artifact a) {
     String key = a.kind() == Artifact.Kind.HOME ? "home.type" : "database.type";
-    throw BbdiyException.configuration("The " + a.kind().name().toLowerCase(java.util.Locale.ROOT) + " of this"
-        + " backup was made by '" + a.provider() + "'; set " + key + "=" + a.provider() + " (with its settings)"
-        + " to restore it");
+    return sourceFor(sources, a).orElseThrow(() -> BbdiyException.configuration("The "
+        + a.kind().name().toLowerCase(java.util.Locale.ROOT) + " of this backup was made by '" + a.provider()
+        + "'; set " + key + "=" + a.provider() + " (with its settings) to restore it"));
   }
 
   private RestoreContext restoreContext(Run run, Artifact artifact, @Nullable Path source, @Nullable Path home,

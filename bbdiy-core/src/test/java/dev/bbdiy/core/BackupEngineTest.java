@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bbdiy.api.BackupEvent;
 import dev.bbdiy.api.BackupId;
-import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BackupResult;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;

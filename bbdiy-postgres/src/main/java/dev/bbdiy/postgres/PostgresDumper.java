@@ -38,6 +38,10 @@ final class PostgresDumper implements DatabaseDumper {
   private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final String ROWS = "rows.";
   private static final AtomicLong PASSFILES = new AtomicLong();
+  /** The tables pg_dump dumps and a restore compares: ordinary tables outside the system schemas. */
+  private static final String USER_TABLES = " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+      + " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
+      + " AND n.nspname NOT LIKE 'pg_toast%'";
 
   private final PgConfig cfg;
   private final Path workDir;
@@ -93,10 +97,7 @@ final class PostgresDumper implements DatabaseDumper {
       return;
     }
     try {
-      Connection c = connect(cfg.database());
-      c.setAutoCommit(false);
-      c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-      c.setReadOnly(true);
+      Connection c = freshTransactionConnection();
       c.rollback(); // no transaction is open until capture runs its first statement
       prepared = c;
     } catch (SQLException e) {
@@ -302,9 +303,7 @@ final class PostgresDumper implements DatabaseDumper {
 
   private int countTables() {
     try (Connection c = connect(cfg.database()); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid ="
-            + " c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-            + " AND n.nspname NOT LIKE 'pg_toast%'")) {
+        ResultSet rs = st.executeQuery("SELECT count(*)" + USER_TABLES)) {
       rs.next();
       return rs.getInt(1);
     } catch (SQLException e) {
@@ -314,9 +313,8 @@ final class PostgresDumper implements DatabaseDumper {
 
   private static Map<String, String> countRows(Connection c, ProgressReporter progress) throws SQLException {
     List<String[]> tables = new ArrayList<>();
-    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname FROM"
-        + " pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN"
-        + " ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1, 2")) {
+    try (Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname" + USER_TABLES + " ORDER BY 1, 2")) {
       while (rs.next()) {
         tables.add(new String[] {rs.getString(1), rs.getString(2)});
       }

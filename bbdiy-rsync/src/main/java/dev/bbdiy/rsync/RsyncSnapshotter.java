@@ -12,9 +12,7 @@ import dev.bbdiy.core.ChildProcess;
 import dev.bbdiy.core.HomeTree;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -80,35 +78,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
       ctx.progress().warning("rsync " + m.group() + " compares times to the second only (3.1.3 adds nanoseconds):"
           + " a file rewritten with the same size within a second of being copied may be missed; upgrade rsync");
     }
-    for (HomeTree job : HomeTree.of(instance)) {
-      if (!Files.isDirectory(job.source()) || !Files.isReadable(job.source())) {
-        throw BbdiyException.configuration("The " + job.label() + " " + job.source()
-            + " does not exist or is not readable by this user");
-      }
-    }
-    try {
-      Files.createDirectories(workDir);
-      if (!Files.isWritable(workDir)) {
-        throw BbdiyException.configuration("The working directory " + workDir + " is not writable");
-      }
-      FileStore work = Files.getFileStore(workDir);
-      long used = 0;
-      for (HomeTree job : HomeTree.of(instance)) {
-        FileStore fs = Files.getFileStore(job.source());
-        used += fs.getTotalSpace() - fs.getUnallocatedSpace();
-      }
-      boolean firstRun = !Files.exists(workDir.resolve(BackupLayout.HOME), LinkOption.NOFOLLOW_LINKS);
-      long needed = firstRun ? used : used / 10;
-      if (work.getUsableSpace() < 64L << 20) {
-        throw BbdiyException.configuration("Only " + (work.getUsableSpace() >> 20) + " MiB are free in " + workDir);
-      }
-      if (work.getUsableSpace() < needed) {
-        ctx.progress().warning((work.getUsableSpace() >> 20) + " MiB are free in " + workDir + " but the home's"
-            + " file systems hold " + (used >> 20) + " MiB; the copy may not fit");
-      }
-    } catch (IOException e) {
-      throw BbdiyException.configuration("Cannot use the working directory " + workDir + ": " + e.getMessage());
-    }
+    HomeTree.checkCopyInto(instance, workDir, ctx.progress());
   }
 
   @Override

@@ -4,7 +4,6 @@ import dev.bbdiy.api.Artifact;
 import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
-import dev.bbdiy.api.spi.BackupSource;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.Capability;
 import dev.bbdiy.api.spi.CaptureHandle;

@@ -7,8 +7,10 @@ import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Locale;
 import java.util.zip.GZIPInputStream;
+import org.jspecify.annotations.Nullable;
 
 /** How a tar stream is compressed. */
 public enum Compression {
@@ -54,18 +56,25 @@ public enum Compression {
   }
 
   /** Returns the compression of a file by its name, or {@code null} if it is not a tar archive. */
-  public static Compression ofFileName(String name) {
-    if (name.endsWith(".tar.zst") || name.endsWith(".tzst")) {
-      return ZSTD;
+  public static @Nullable Compression ofFileName(String name) {
+    String suffix = suffixOf(name);
+    if (suffix == null) {
+      return null;
     }
-    if (name.endsWith(".tar.gz") || name.endsWith(".tgz")) {
-      return GZIP;
-    }
-    if (name.endsWith(".tar")) {
-      return NONE;
+    return suffix.endsWith("zst") ? ZSTD : suffix.endsWith("gz") ? GZIP : NONE;
+  }
+
+  /** Returns the archive suffix {@code name} ends with ({@code .tar.zst}, {@code .tgz}...), or null. */
+  public static @Nullable String suffixOf(String name) {
+    for (String suffix : SUFFIXES) {
+      if (name.endsWith(suffix)) {
+        return suffix;
+      }
     }
     return null;
   }
+
+  private static final List<String> SUFFIXES = List.of(".tar.zst", ".tzst", ".tar.gz", ".tgz", ".tar");
 
   /**
    * Wraps {@code out} in a compressor.

@@ -35,8 +35,8 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
@@ -208,10 +208,8 @@ public final class DirectoryArchiver implements Archiver {
         if (name.startsWith(".") || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
           continue;
         }
-        BackupId id;
-        try {
-          id = new BackupId(name);
-        } catch (IllegalArgumentException e) {
+        Optional<BackupId> id = BackupId.parse(name);
+        if (id.isEmpty()) {
           continue;
         }
         BackupSummary summary = null;
@@ -226,14 +224,13 @@ public final class DirectoryArchiver implements Archiver {
         } else if (!Files.isDirectory(p.resolve(BackupLayout.HOME))) {
           continue;
         }
-        out.add(new StoredBackup(id, p.toString(), "directory", summary == null ? 0 : summary.bytes(),
+        out.add(new StoredBackup(id.get(), p.toString(), "directory", summary == null ? 0 : summary.bytes(),
             Files.getLastModifiedTime(p).toInstant(), summary));
       }
     } catch (IOException e) {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "directory: cannot list " + dir + ": " + e.getMessage(), e);
     }
-    out.sort(Comparator.comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
-        .thenComparing(StoredBackup::id).reversed());
+    out.sort(StoredBackup.NEWEST_FIRST);
     return out;
   }
 

@@ -1,6 +1,7 @@
 package dev.bbdiy.core.internal.archive;
 
 import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupSummary;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.StoredBackup;
@@ -24,7 +25,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import org.jspecify.annotations.Nullable;
@@ -138,40 +138,26 @@ public final class TarArchiver implements Archiver {
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
         String n = p.getFileName().toString();
-        Compression c = Compression.ofFileName(n);
-        if (n.startsWith(".") || c == null || !Files.isRegularFile(p)) {
+        String suffix = Compression.suffixOf(n);
+        if (n.startsWith(".") || suffix == null || !Files.isRegularFile(p)) {
           continue;
         }
-        String idText = n.substring(0, n.length() - extensionOf(n).length());
-        BackupId id;
-        try {
-          id = new BackupId(idText);
-        } catch (IllegalArgumentException e) {
+        Optional<BackupId> id = BackupId.parse(n.substring(0, n.length() - suffix.length()));
+        if (id.isEmpty()) {
           continue;
         }
-        TarFormat.Sidecar sidecar = readSidecar(p);
         Instant stored = Files.getLastModifiedTime(p).toInstant();
-        out.add(new StoredBackup(id, p.toString(), extensionOf(n).substring(1), Files.size(p), stored,
-            sidecar == null ? null : sidecar.summary()));
+        out.add(new StoredBackup(id.get(), p.toString(), suffix.substring(1), Files.size(p), stored,
+            readSidecar(p)));
       }
     } catch (IOException e) {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot list " + dir + ": " + e.getMessage(), e);
     }
-    out.sort(Comparator.comparing((StoredBackup b) -> b.summary() == null ? b.storedAt() : b.summary().startedAt())
-        .thenComparing(StoredBackup::id).reversed());
+    out.sort(StoredBackup.NEWEST_FIRST);
     return out;
   }
 
-  private static String extensionOf(String name) {
-    for (String ext : List.of(".tar.zst", ".tzst", ".tar.gz", ".tgz", ".tar")) {
-      if (name.endsWith(ext)) {
-        return ext;
-      }
-    }
-    return "";
-  }
-
-  private static TarFormat.@Nullable Sidecar readSidecar(Path archive) {
+  private static @Nullable BackupSummary readSidecar(Path archive) {
     Path sidecar = archive.resolveSibling(archive.getFileName() + TarFormat.SIDECAR_SUFFIX);
     try {
       return TarFormat.parseSidecar(Files.readAllBytes(sidecar));
@@ -194,7 +180,7 @@ public final class TarArchiver implements Archiver {
     Path file = file(id);
     try {
       InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
-      return TarFormat.verify(id, in, readSidecar(file), tempDir, ctx);
+      return TarFormat.verify(id, in, tempDir, ctx);
     } catch (IOException e) {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "tar: cannot read " + file + ": " + e.getMessage(), e);
     }

@@ -15,6 +15,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import org.apache.commons.io.output.CountingOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,8 +33,6 @@ import org.jspecify.annotations.Nullable;
  * same code, so they are the same format.
  */
 public final class TarFormat {
-  /** Sidecar field: the SHA-256 of the whole stored archive. */
-  public static final String ARCHIVE_SHA256 = "archiveSha256";
   /** Sidecar field: the stored size in bytes. */
   public static final String ARCHIVE_SIZE = "archiveSize";
   /** Sidecar field: the format, e.g. {@code tar.zst}. */
@@ -60,12 +59,8 @@ public final class TarFormat {
     return compression.extension().substring(1);
   }
 
-  /**
-   * What {@link #write} produced.
-   *
-   * @param sha256 the archive's digest, if the store computed one (S3 does not need one; files do not either)
-   */
-  public record Written(BackupSummary summary, long size, @Nullable String sha256) {}
+  /** What {@link #write} produced: the summary with the totals, and the archive's size in bytes. */
+  public record Written(BackupSummary summary, long size) {}
 
   /**
    * Writes the backup to {@code out} (which this closes) as a compressed tar stream.
@@ -75,11 +70,11 @@ public final class TarFormat {
   public Written write(OutputStream out, BackupContent content, Path tempDir, RunContext ctx) throws IOException {
     // No digest of the whole archive: every file's SHA-256 is in the manifest and zstd frames carry checksums,
     // so a second SHA-256 pass over the compressed bytes would only cost a core.
-    CountingOutputStream hashing = new CountingOutputStream(out);
+    CountingOutputStream counting = new CountingOutputStream(out);
     OutputStream compressed;
     TarBackupWriter writer;
     try {
-      compressed = compression.compress(new BufferedOutputStream(hashing, 1 << 20), level, threads);
+      compressed = compression.compress(new BufferedOutputStream(counting, 1 << 20), level, threads);
     } catch (IOException | RuntimeException e) {
       out.close();
       throw e;
@@ -95,58 +90,40 @@ public final class TarFormat {
       writer.add(content.root(), content.paths());
       summary = writer.finish(content.summary());
     }
-    return new Written(summary, hashing.count(), null);
+    return new Written(summary, counting.getByteCount());
   }
 
-  /** Returns the sidecar for a written archive: the summary and the archive's size and digest. */
+  /** Returns the sidecar for a written archive: the summary and the archive's size. */
   public byte[] sidecar(Written written) throws IOException {
     Map<String, String> extra = new LinkedHashMap<>();
     extra.put(ARCHIVE_FORMAT, formatName());
     extra.put(ARCHIVE_SIZE, Long.toString(written.size()));
-    if (written.sha256() != null) {
-      extra.put(ARCHIVE_SHA256, written.sha256());
-    }
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     ManifestCodec.writeSummary(bytes, written.summary(), extra);
     return bytes.toByteArray();
   }
 
-  /** A parsed sidecar. */
-  public record Sidecar(BackupSummary summary, @Nullable String archiveSha256, long archiveSize) {}
-
-  /** Parses a sidecar, or returns {@code null} if it is unreadable. */
-  public static @Nullable Sidecar parseSidecar(byte[] bytes) {
+  /** Returns the summary a sidecar holds, or {@code null} if it is unreadable. */
+  public static @Nullable BackupSummary parseSidecar(byte[] bytes) {
     try (ManifestCodec.Reader r = ManifestCodec.reader(new ByteArrayInputStream(bytes))) {
-      Map<String, String> extra = r.extra();
-      String size = extra.get(ARCHIVE_SIZE);
-      return new Sidecar(r.summary(), extra.get(ARCHIVE_SHA256), size == null ? -1 : Long.parseLong(size));
+      return r.summary();
     } catch (IOException | RuntimeException e) {
       return null;
     }
   }
 
   /**
-   * Verifies a stored archive read from {@code in} (which this closes) against its manifest and, if known, the
-   * archive digest of its sidecar.
+   * Verifies a stored archive read from {@code in} (which this closes) against its manifest: every entry's
+   * SHA-256, and zstd's frame checksums on the way.
    */
   public static VerifyResult verify(
-      BackupId id, InputStream in, @Nullable Sidecar sidecar, Path tempDir, RunContext ctx) throws IOException {
+      BackupId id, InputStream in, Path tempDir, RunContext ctx) throws IOException {
     Instant start = Instant.now();
-    boolean checkArchiveDigest = sidecar != null && sidecar.archiveSha256() != null;
-    HashingInputStream hashing = checkArchiveDigest ? new HashingInputStream(in) : null;
-    InputStream source = hashing != null ? hashing : in;
     TarBackupReader.Outcome outcome;
-    try (source) {
-      outcome = TarBackupReader.read(org.apache.commons.io.input.CloseShieldInputStream.wrap(source), null,
-          tempDir, ctx.progress(), ctx.cancellation());
-      if (outcome.readable() && hashing != null) {
-        hashing.drain();
-      }
+    try (in) {
+      outcome = TarBackupReader.read(in, null, tempDir, ctx.progress(), ctx.cancellation());
     }
     List<String> problems = new ArrayList<>(outcome.problems());
-    if (hashing != null && outcome.readable() && !sidecar.archiveSha256().equals(hashing.hex())) {
-      problems.add("The archive file's SHA-256 differs from the one recorded when it was stored");
-    }
     if (outcome.summary() != null && !outcome.summary().id().equals(id)) {
       problems.add("The manifest is of backup " + outcome.summary().id() + ", not " + id);
     }
@@ -177,30 +154,5 @@ public final class TarFormat {
 
   static String utf8(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
-  }
-
-  /** Counts the bytes written through it. */
-  static final class CountingOutputStream extends java.io.FilterOutputStream {
-    private long count;
-
-    CountingOutputStream(OutputStream out) {
-      super(out);
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      out.write(b);
-      count++;
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-      count += len;
-    }
-
-    long count() {
-      return count;
-    }
   }
 }

@@ -4,16 +4,12 @@ import dev.bbdiy.api.Artifact;
 import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;
-import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.core.HomeTree;
 import java.io.IOException;
-import java.nio.file.FileStore;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -47,46 +43,7 @@ final class CopySnapshotter implements HomeSnapshotter {
 
   @Override
   public void preflight(RunContext ctx) {
-    for (HomeTree job : HomeTree.of(instance)) {
-      Path s = job.source();
-      if (!Files.isDirectory(s)) {
-        throw BbdiyException.configuration("The " + job.label() + " " + s + " does not exist or is not a directory");
-      }
-      if (!Files.isReadable(s) || !Files.isExecutable(s)) {
-        throw BbdiyException.configuration("The " + job.label() + " " + s + " is not readable by this user; run"
-            + " bbdiy as the user Bitbucket runs as, or as root");
-      }
-    }
-    try {
-      Files.createDirectories(workDir);
-      if (!Files.isWritable(workDir)) {
-        throw BbdiyException.configuration("The working directory " + workDir + " is not writable");
-      }
-      checkSpace(ctx);
-    } catch (IOException e) {
-      throw BbdiyException.configuration("Cannot use the working directory " + workDir + ": " + e.getMessage());
-    }
-  }
-
-  private void checkSpace(RunContext ctx) throws IOException {
-    FileStore work = Files.getFileStore(workDir);
-    long usable = work.getUsableSpace();
-    boolean firstRun = !Files.exists(workDir.resolve(BackupLayout.HOME), LinkOption.NOFOLLOW_LINKS);
-    long used = 0;
-    for (HomeTree job : HomeTree.of(instance)) {
-      FileStore fs = Files.getFileStore(job.source());
-      used += fs.getTotalSpace() - fs.getUnallocatedSpace();
-    }
-    long needed = firstRun ? used : used / 10;
-    if (usable < 64L << 20) {
-      throw new BbdiyException(ErrorCode.CONFIGURATION, "Only " + (usable >> 20) + " MiB are free in " + workDir
-          + ": free space or choose another work.dir");
-    }
-    if (usable < needed) {
-      ctx.progress().warning((usable >> 20) + " MiB are free in " + workDir + " but the file systems of the home"
-          + " and data stores hold " + (used >> 20) + " MiB; the " + (firstRun ? "first copy" : "copy")
-          + " may not fit");
-    }
+    HomeTree.checkCopyInto(instance, workDir, ctx.progress());
   }
 
   @Override
