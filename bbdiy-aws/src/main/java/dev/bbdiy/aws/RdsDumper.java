@@ -88,6 +88,23 @@ final class RdsDumper implements DatabaseDumper {
     }
   }
 
+  /**
+   * Runs a call that creates a snapshot, recorded first for {@link #abort}: a call whose outcome is unknown (a
+   * timeout) may still have created it, and deleting one that was never made is a harmless "not found". A
+   * snapshot that already existed is not ours and is forgotten again.
+   */
+  private void creating(String[] record, String what, String action, Supplier<?> create) {
+    created.add(record);
+    try {
+      create.get();
+    } catch (SdkException e) {
+      if (String.valueOf(AwsSupport.code(e)).contains("AlreadyExists")) {
+        created.remove(record);
+      }
+      throw AwsSupport.failure(PROVIDER, what, action, e);
+    }
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Backup
 
@@ -134,15 +151,15 @@ final class RdsDumper implements DatabaseDumper {
   public CaptureHandle capture(RunContext ctx) {
     String id = snapshotId(ctx.backupId().value());
     List<Tag> tags = tags(ctx.backupId().value());
+    String[] record = {region().id(), id, "own"};
     if (aurora) {
-      call("starting the cluster snapshot " + id, "rds:CreateDBClusterSnapshot and rds:AddTagsToResource",
+      creating(record, "starting the cluster snapshot " + id, "rds:CreateDBClusterSnapshot and rds:AddTagsToResource",
           () -> rds().createDBClusterSnapshot(r -> r.dbClusterIdentifier(source).dbClusterSnapshotIdentifier(id)
               .tags(tags)));
     } else {
-      call("starting the snapshot " + id, "rds:CreateDBSnapshot and rds:AddTagsToResource",
+      creating(record, "starting the snapshot " + id, "rds:CreateDBSnapshot and rds:AddTagsToResource",
           () -> rds().createDBSnapshot(r -> r.dbInstanceIdentifier(source).dbSnapshotIdentifier(id).tags(tags)));
     }
-    created.add(new String[] {region().id(), id, "own"});
     ctx.progress().message("started snapshot " + id + " of " + source);
     return new Started(id);
   }
@@ -236,7 +253,8 @@ final class RdsDumper implements DatabaseDumper {
     boolean crossRegion = !target.equals(region());
     List<Tag> tags = tags(ctx.backupId().value());
     Optional<String> kms = s.optional(AwsSupport.COPY_KMS_KEY);
-    call("copying " + id + " to " + target.id(), "rds:CopyDBSnapshot", () -> aurora
+    String[] record = {target.id(), copy, account.isPresent() ? "account" : "own"};
+    creating(record, "copying " + id + " to " + target.id(), "rds:CopyDBSnapshot", () -> aurora
         ? dest.copyDBClusterSnapshot(r -> {
           r.sourceDBClusterSnapshotIdentifier(arn).targetDBClusterSnapshotIdentifier(copy).tags(tags)
               .sourceRegion(crossRegion ? region().id() : null);
@@ -247,7 +265,6 @@ final class RdsDumper implements DatabaseDumper {
               .sourceRegion(crossRegion ? region().id() : null);
           kms.ifPresent(r::kmsKeyId);
         }));
-    created.add(new String[] {target.id(), copy, account.isPresent() ? "account" : "own"});
     awaitSnapshot(dest, copy, ctx.progress(), ctx.cancellation());
     props.put("copy.snapshot", copy);
     props.put("copy.region", target.id());

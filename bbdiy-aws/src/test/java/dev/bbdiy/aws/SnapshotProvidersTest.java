@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bbdiy.api.Artifact;
+import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BackupResult;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;
@@ -207,6 +208,26 @@ class SnapshotProvidersTest {
 
     assertThat(aws.snapshots).as("EBS snapshots deleted").isEmpty();
     assertThat(aws.dbSnapshots).as("RDS snapshot deleted, after it stopped being created").isEmpty();
+    assertThat(bitbucket.server().isLocked()).isFalse();
+  }
+
+  @Test
+  void a_snapshot_that_already_existed_is_not_deleted_by_the_cleanup() {
+    // The snapshot id this backup will want, for this second and the next (the clock runs).
+    Instant now = clock.instant();
+    Map<String, Map<String, String>> theirs = new java.util.LinkedHashMap<>();
+    for (Instant at : List.of(now, now.plusSeconds(1))) {
+      theirs.put(RdsDumper.snapshotId(BackupId.of("bitbucket", at).value()),
+          new java.util.LinkedHashMap<>(Map.of("status", "available", "source", "bitbucket-db", "tags", "")));
+    }
+    aws.dbSnapshots.putAll(theirs);
+
+    assertThatThrownBy(() -> engine(config()).build().backup()).isInstanceOf(BbdiyException.class)
+        .hasMessageContaining("DBSnapshotAlreadyExists");
+
+    assertThat(aws.dbSnapshots).containsAllEntriesOf(theirs);
+    assertThat(aws.calls("DeleteDBSnapshot")).isEmpty();
+    assertThat(aws.snapshots).as("the EBS snapshots of this run are deleted").isEmpty();
     assertThat(bitbucket.server().isLocked()).isFalse();
   }
 
