@@ -20,9 +20,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import org.jspecify.annotations.Nullable;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -54,6 +56,8 @@ final class EbsSnapshotter implements HomeSnapshotter {
   private final Settings s;
   private final List<String[]> mountsAndDevices = new ArrayList<>();
   private final List<String> created = Collections.synchronizedList(new ArrayList<>());
+  /** The backup whose CreateSnapshots was sent, answered or not: abort also looks its snapshots up by tag. */
+  private volatile @Nullable String snapshotsRequestedFor;
   private final List<String[]> createdCopies = Collections.synchronizedList(new ArrayList<>());
   private @Nullable InstanceIdentity identity;
   private @Nullable Ec2Client ec2;
@@ -205,6 +209,7 @@ final class EbsSnapshotter implements HomeSnapshotter {
           }
         }
       }
+      snapshotsRequestedFor = ctx.backupId().value();
       CreateSnapshotsResponse resp = ec2().createSnapshots(r -> r.instanceSpecification(spec())
           .description("bbdiy backup " + ctx.backupId() + " of " + context.instance().name())
           .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.SNAPSHOT)
@@ -398,7 +403,21 @@ final class EbsSnapshotter implements HomeSnapshotter {
 
   @Override
   public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
-    for (String id : List.copyOf(created)) {
+    Set<String> ours = new LinkedHashSet<>(created);
+    String backup = snapshotsRequestedFor;
+    if (backup != null) {
+      // A CreateSnapshots whose answer was lost (a timeout) still made snapshots: they carry this backup's tags.
+      try {
+        ec2().describeSnapshotsPaginator(r -> r.ownerIds("self").filters(
+                Filter.builder().name("tag:" + AwsSupport.TAG_BACKUP).values(backup).build(),
+                Filter.builder().name("tag:" + AwsSupport.TAG_INSTANCE).values(context.instance().name()).build()))
+            .snapshots().forEach(snap -> ours.add(snap.snapshotId()));
+      } catch (SdkException e) {
+        ctx.progress().warning("could not look up the snapshots tagged " + AwsSupport.TAG_BACKUP + "=" + backup
+            + " (" + e.getMessage() + "); delete any left by hand");
+      }
+    }
+    for (String id : ours) {
       deleteSnapshot(ec2(), id, ctx.progress());
     }
     for (String[] copy : List.copyOf(createdCopies)) {

@@ -252,7 +252,12 @@ final class FakeAws implements AutoCloseable {
       case "CreateTags", "ModifySnapshotAttribute" -> b.append("<return>true</return>");
       case "DescribeSnapshots" -> {
         b.append("<snapshotSet>");
-        for (String id : list(p, "SnapshotId")) {
+        List<String> ids = list(p, "SnapshotId");
+        if (ids.isEmpty()) { // by tag filters, as "tag:<key>" = value
+          ids = snapshots.entrySet().stream().filter(e -> matchesTags(p, e.getValue().get("tags")))
+              .map(Map.Entry::getKey).toList();
+        }
+        for (String id : ids) {
           Map<String, String> s = snapshots.get(id);
           if (s == null) {
             error(ex, false, 400, "InvalidSnapshot.NotFound", "The snapshot '" + id + "' does not exist.");
@@ -345,6 +350,17 @@ final class FakeAws implements AutoCloseable {
         thing.remove("attachment");
       }
     }
+  }
+
+  private static boolean matchesTags(Map<String, String> p, String tags) {
+    for (int i = 1; p.containsKey("Filter." + i + ".Name"); i++) {
+      String name = p.get("Filter." + i + ".Name");
+      if (name.startsWith("tag:") && !(";" + tags).contains(";" + name.substring(4) + "="
+          + p.get("Filter." + i + ".Value.1") + ";")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static boolean matchesFilters(Map<String, String> p, Map<String, String> v) {

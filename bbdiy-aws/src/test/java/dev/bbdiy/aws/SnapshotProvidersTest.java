@@ -212,6 +212,28 @@ class SnapshotProvidersTest {
   }
 
   @Test
+  void snapshots_of_a_create_call_whose_answer_was_lost_are_found_by_tag_and_deleted() {
+    // As if CreateSnapshots had made them and its answer never arrived: tagged for this backup (this second or
+    // the next, as the clock runs), unknown to the provider.
+    Instant now = clock.instant();
+    List<String> lost = new java.util.ArrayList<>();
+    for (Instant at : List.of(now, now.plusSeconds(1))) {
+      String id = "snap-lost-" + at.getEpochSecond();
+      aws.snapshots.put(id, new java.util.LinkedHashMap<>(Map.of("volume", "vol-home", "state", "pending",
+          "tags", "Name=x;" + AwsSupport.TAG_INSTANCE + "=bitbucket;" + AwsSupport.TAG_BACKUP + "="
+              + BackupId.of("bitbucket", at) + ";")));
+      lost.add(id);
+    }
+    aws.failWith.put("CreateSnapshots", "InternalError");
+
+    assertThatThrownBy(() -> engine(config()).build().backup()).isInstanceOf(BbdiyException.class);
+
+    assertThat(lost.stream().filter(aws.snapshots::containsKey)).as("only the other backup's is left")
+        .hasSize(1);
+    assertThat(bitbucket.server().isLocked()).isFalse();
+  }
+
+  @Test
   void a_snapshot_that_already_existed_is_not_deleted_by_the_cleanup() {
     // The snapshot id this backup will want, for this second and the next (the clock runs).
     Instant now = clock.instant();
