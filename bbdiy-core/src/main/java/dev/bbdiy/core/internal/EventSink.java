@@ -54,13 +54,7 @@ public final class EventSink {
 
   /** Runs {@code body} as {@code phase}, emitting its start and finish and recording its duration. */
   public <T> T phase(Phase phase, Supplier<T> body) {
-    Instant start;
-    synchronized (this) {
-      start = clock.instant();
-      current = phase;
-      currentStart = start;
-      emit(new BackupEvent.PhaseStarted(start, phase));
-    }
+    Instant start = startPhase(phase);
     String failure = null;
     try {
       return body.get();
@@ -68,14 +62,7 @@ public final class EventSink {
       failure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       throw e;
     } finally {
-      synchronized (this) {
-        Instant end = clock.instant();
-        Duration took = Duration.between(start, end);
-        phases.merge(phase, took, Duration::plus);
-        current = null;
-        currentStart = null;
-        emit(new BackupEvent.PhaseFinished(end, phase, took, failure));
-      }
+      finishPhase(phase, start, failure);
     }
   }
 

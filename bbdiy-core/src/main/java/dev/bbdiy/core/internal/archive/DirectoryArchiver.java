@@ -142,23 +142,9 @@ public final class DirectoryArchiver implements Archiver {
             linkTarget.toString());
       }
       case FILE: {
-        sha.reset();
-        long size = 0;
-        try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
-            FileChannel out = FileChannel.open(dest, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-          while (true) {
-            buffer.clear();
-            int n = in.read(buffer);
-            if (n < 0) {
-              break;
-            }
-            sha.update(buffer.array(), 0, n);
-            buffer.flip();
-            while (buffer.hasRemaining()) {
-              out.write(buffer);
-            }
-            size += n;
-          }
+        long size;
+        try (FileChannel out = FileChannel.open(dest, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          size = digest(source, out, sha, buffer);
         }
         if (size != meta.size()) {
           throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
@@ -329,23 +315,35 @@ public final class DirectoryArchiver implements Archiver {
         return new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(),
             Files.readSymbolicLink(path).toString());
       case FILE: {
-        sha.reset();
-        long size = 0;
-        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
-          while (true) {
-            buffer.clear();
-            int n = in.read(buffer);
-            if (n < 0) {
-              break;
-            }
-            sha.update(buffer.array(), 0, n);
-            size += n;
-          }
-        }
+        long size = digest(path, null, sha, buffer);
         return new EntryRecord(rel, FileMeta.Type.FILE, size, sha.digest(), meta.mode(), meta.mtimeSeconds(), null);
       }
       default:
         return null;
+    }
+  }
+
+  /** Reads {@code source} into {@code sha} (reset first), copying it to {@code copy} if given; returns its size. */
+  private static long digest(Path source, @Nullable FileChannel copy, MessageDigest sha, ByteBuffer buffer)
+      throws IOException {
+    sha.reset();
+    long size = 0;
+    try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+      while (true) {
+        buffer.clear();
+        int n = in.read(buffer);
+        if (n < 0) {
+          return size;
+        }
+        sha.update(buffer.array(), 0, n);
+        if (copy != null) {
+          buffer.flip();
+          while (buffer.hasRemaining()) {
+            copy.write(buffer);
+          }
+        }
+        size += n;
+      }
     }
   }
 
