@@ -73,11 +73,23 @@ public final class RunLock implements AutoCloseable {
     return s.isEmpty() ? "a process that has not written its name yet" : s;
   }
 
+  /**
+   * Returns this machine's name, looked up once: the lock state file is rewritten while Bitbucket is locked, and a
+   * host name lookup can wait for DNS.
+   */
   static String hostName() {
-    try {
-      return InetAddress.getLocalHost().getHostName();
-    } catch (IOException e) {
-      return "this host";
+    return Host.NAME;
+  }
+
+  private static final class Host {
+    static final String NAME = lookUp();
+
+    private static String lookUp() {
+      try {
+        return InetAddress.getLocalHost().getHostName();
+      } catch (IOException e) {
+        return "this host";
+      }
     }
   }
 
