@@ -8,6 +8,7 @@ import dev.bbdiy.api.RestoreResult;
 import dev.bbdiy.api.VerifyResult;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.ChildProcess;
 import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
 import dev.bbdiy.core.RestoreRequest;
@@ -28,7 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -196,21 +196,11 @@ final class DemoCommand extends BaseCommand {
   }
 
   private static boolean pgDumpAvailable() {
-    for (String candidate : List.of("pg_dump")) {
-      try {
-        Process p = new ProcessBuilder(candidate, "--version").redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        if (p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0) {
-          return true;
-        }
-      } catch (IOException e) {
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
+    try {
+      return ChildProcess.builder("pg_dump", "--version").build().run().succeeded();
+    } catch (BbdiyException notInstalled) {
+      return false;
     }
-    return false;
   }
 
   private static Connection connect(String db) throws SQLException {

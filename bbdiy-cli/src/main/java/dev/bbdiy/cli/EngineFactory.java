@@ -7,16 +7,14 @@ import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.core.BackupEngine;
+import dev.bbdiy.core.ChildProcess;
 import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
 import dev.bbdiy.core.RetentionPolicy;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 
 /** Builds the library objects a command needs from the validated configuration. */
@@ -130,16 +128,9 @@ final class EngineFactory {
 
   private static @Nullable String run(List<String> cmd) {
     try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        return null;
-      }
-      return out.trim();
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      ChildProcess.Result r = ChildProcess.builder(cmd).build().run();
+      return r.succeeded() ? String.join("\n", r.stdoutTail()).trim() : null;
+    } catch (BbdiyException cannotStart) {
       return null;
     }
   }
