@@ -330,7 +330,7 @@ public final class BackupEngine {
     if (e instanceof BbdiyException) {
       BbdiyException be = (BbdiyException) e;
       if (cancellation.isCancelled() && be.code() != ErrorCode.LEFT_LOCKED && be.code() != ErrorCode.INTERRUPTED
-          && isExternalCancel(cancellation)) {
+          && !cancellation.cancelledAfterFailure()) {
         BbdiyException interrupted = new BbdiyException(ErrorCode.INTERRUPTED,
             "The " + operation + " was cancelled (" + cancellation.reason() + ") and cleaned up after itself", e);
         return interrupted;
@@ -342,11 +342,6 @@ public final class BackupEngine {
       return be;
     }
     return new BbdiyException(ErrorCode.INTERNAL, "Unexpected failure of the " + operation + ": " + e, e);
-  }
-
-  private static boolean isExternalCancel(Cancellation c) {
-    String reason = c.reason();
-    return reason != null && !reason.contains(" failed: ");
   }
 
   private List<Provider> providers() {

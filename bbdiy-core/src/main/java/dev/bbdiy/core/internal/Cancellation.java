@@ -19,6 +19,7 @@ public final class Cancellation implements CancellationSignal {
   private final List<Runnable> actions = new ArrayList<>();
   private final Set<Thread> interruptible = new LinkedHashSet<>();
   private volatile @Nullable String reason;
+  private volatile boolean afterFailure;
 
   /** Returns a signal that is never cancelled, for cleanup work that must run to its end. */
   public static Cancellation never() {
@@ -27,12 +28,27 @@ public final class Cancellation implements CancellationSignal {
 
   /** Cancels the run. Only the first call has an effect; returns whether it was that call. */
   public boolean cancel(String why) {
+    return cancel(why, false);
+  }
+
+  /** Cancels the run because part of it failed, which the failure itself then reports; see {@link #cancel}. */
+  public boolean cancelAfterFailure(String why) {
+    return cancel(why, true);
+  }
+
+  /** Returns whether the run was cancelled because part of it failed, not from outside (a signal, a watchdog). */
+  public boolean cancelledAfterFailure() {
+    return afterFailure;
+  }
+
+  private boolean cancel(String why, boolean failure) {
     List<Runnable> toRun;
     synchronized (lock) {
       if (reason != null) {
         return false;
       }
       reason = why;
+      afterFailure = failure;
       toRun = new ArrayList<>(actions);
       actions.clear();
       for (Thread t : interruptible) {

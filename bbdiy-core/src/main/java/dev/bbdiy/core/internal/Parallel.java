@@ -46,7 +46,7 @@ public final class Parallel {
           outcome.put(name, value == null ? NULL : value);
         } catch (Throwable e) {
           if (first.compareAndSet(null, e)) {
-            cancellation.cancel(name + " failed: " + e.getMessage());
+            cancellation.cancelAfterFailure(name + " failed: " + e.getMessage());
           } else {
             synchronized (others) {
               others.add(e);
