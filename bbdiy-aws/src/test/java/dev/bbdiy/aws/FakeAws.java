@@ -25,14 +25,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * successive describes, throttling can be injected, and every action is recorded with its parameters.
  */
 final class FakeAws implements AutoCloseable {
-  static {
-    // As in FakeBitbucketServer: the JDK's HTTP server reads this once, when the first server in the JVM starts.
-    // Without it every small response waits for a delayed ACK (about 40 ms), also in the Bitbucket simulator.
-    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
-      System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-  }
-
   static final String INSTANCE = "i-0a1b2c3d4e5f";
   static final String ZONE = "us-east-1a";
 

@@ -165,7 +165,8 @@ public final class FakeBitbucketServer implements AutoCloseable {
   static {
     // The JDK's server writes headers and body separately; without TCP_NODELAY each small response waits for the
     // client's delayed ACK (about 40 ms), which would inflate every lock window measured against the simulator.
-    // Real Bitbucket (Tomcat) sets TCP_NODELAY. Read once, when the JDK's server is first used.
+    // Real Bitbucket (Tomcat) sets TCP_NODELAY. Read once, when the JDK's server is first used: for `bbdiy simulate`
+    // and the demo; test JVMs get it on their command line (the parent pom), before any other server starts.
     if (System.getProperty("sun.net.httpserver.nodelay") == null) {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
