@@ -13,7 +13,8 @@ import org.jspecify.annotations.Nullable;
  * when, and how long Bitbucket was locked. It is stored inside every backup ({@code manifest.json}) and next to
  * it, so that listing backups does not read them.
  *
- * @param formatVersion the manifest format; this is version 1
+ * @param formatVersion the manifest format: 2 since file names are kept as bytes and hard links recorded; 1 for
+ *     backups of bbdiy 0.1
  * @param id the backup id
  * @param toolVersion the bbdiy version that made it
  * @param instance the instance name
@@ -51,7 +52,7 @@ public record BackupSummary(
     long bytes) {
 
   /** The manifest format this version writes. */
-  public static final int FORMAT_VERSION = 1;
+  public static final int FORMAT_VERSION = 2;
 
   public BackupSummary {
     Objects.requireNonNull(id, "id");

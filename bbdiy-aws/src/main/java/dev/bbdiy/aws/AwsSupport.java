@@ -136,4 +136,9 @@ final class AwsSupport {
     return e instanceof AwsServiceException && ((AwsServiceException) e).awsErrorDetails() != null
         ? ((AwsServiceException) e).awsErrorDetails().errorCode() : null;
   }
+
+  /** Returns the HTTP status of a service error, or -1. */
+  static int status(SdkException e) {
+    return e instanceof AwsServiceException ? ((AwsServiceException) e).statusCode() : -1;
+  }
 }

@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -47,9 +48,21 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.model.ServerSideEncryption;
 import software.amazon.awssdk.services.s3.model.StorageClass;
 
-/** Backups in an S3 bucket. */
+/**
+ * Backups in an S3 bucket: {@code <prefix><id>.tar.zst} objects, each listed only once its summary {@code
+ * <key>.summary.json} exists. {@link #store} uploads the archive (multipart, streaming); {@link #commit} writes
+ * the summary, with {@code If-None-Match: *} so that it never replaces one. An archive whose run died before
+ * publishing has no summary: it is never listed, and a later store deletes it once it is a day old. The store's
+ * lock is the object {@code <prefix>.bbdiy-store.lock}, created with {@code If-None-Match: *} and deleted when
+ * released; one older than {@link #STALE_LOCK} is taken to be left by a dead process. (An S3-compatible store
+ * that ignores {@code If-None-Match} still gets the existence check before the write, which leaves a race of one
+ * round trip between two processes.)
+ */
 final class S3Archiver implements Archiver {
   private static final String PROVIDER = "s3";
+  private static final String LOCK = ".bbdiy-store.lock";
+  private static final Duration STALE_LOCK = Duration.ofHours(6);
+  private static final Duration ORPHAN_AGE = Duration.ofDays(1);
 
   private final Settings s;
   private final String bucket;
@@ -57,6 +70,10 @@ final class S3Archiver implements Archiver {
   private final TarFormat format;
   private final Path tempDir;
   private @Nullable S3Client s3;
+  private final java.util.Map<BackupId, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** An uploaded archive waiting for {@link #commit}: its key, and the summary to publish. */
+  private record Pending(String key, byte[] sidecar, StoredBackup stored) {}
 
   S3Archiver(Settings s, Path tempDir) {
     this.s = s;
@@ -122,7 +139,8 @@ final class S3Archiver implements Archiver {
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
     String key = key(id);
-    if (find(id).isPresent()) {
+    removeOrphans();
+    if (find(id).isPresent() || pending.containsKey(id)) {
       throw BbdiyException.refused("A backup named " + id + " already exists in " + where(prefix) + "; not"
           + " replacing it");
     }
@@ -139,19 +157,16 @@ final class S3Archiver implements Archiver {
     }
     MultipartOutputStream out = new MultipartOutputStream(key, uploadId, ctx.cancellation());
     boolean completed = false;
-    String sidecarKey = key + TarFormat.SIDECAR_SUFFIX;
     try {
       TarFormat.Written written = format.write(out, content, tempDir, ctx);
-      // The summary first: an archive is only ever visible with its summary next to it.
-      PutObjectRequest.Builder put = PutObjectRequest.builder().bucket(bucket).key(sidecarKey)
-          .contentType("application/json");
-      encryption(put::serverSideEncryption, put::ssekmsKeyId);
-      s3().putObject(put.build(), RequestBody.fromBytes(format.sidecar(written)));
       List<CompletedPart> parts = out.parts();
       s3().completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
           .multipartUpload(m -> m.parts(parts)));
       completed = true;
-      return new StoredBackup(id, where(key), format.formatName(), written.size(), Instant.now(), written.summary());
+      StoredBackup stored = new StoredBackup(id, where(key), format.formatName(), written.size(), Instant.now(),
+          written.summary());
+      pending.put(id, new Pending(key, format.sidecar(written), stored));
+      return stored;
     } catch (IOException | RuntimeException e) {
       throw BbdiyException.wrap(e instanceof SdkException ? AwsSupport.failure(PROVIDER, "uploading " + where(key),
           "s3:PutObject", (SdkException) e) : e, ErrorCode.PROVIDER_FAILED, "s3: cannot store " + where(key));
@@ -163,10 +178,133 @@ final class S3Archiver implements Archiver {
         } catch (SdkException ignored) {
           // S3's lifecycle rules clean up what an abort could not
         }
+      }
+    }
+  }
+
+  @Override
+  public StoredBackup commit(BackupId id) {
+    Pending p = pending.get(id);
+    if (p == null) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "s3: no pending backup " + id + " to publish in " + where(prefix));
+    }
+    String sidecarKey = p.key() + TarFormat.SIDECAR_SUFFIX;
+    PutObjectRequest.Builder put = PutObjectRequest.builder().bucket(bucket).key(sidecarKey)
+        .contentType("application/json").ifNoneMatch("*");
+    encryption(put::serverSideEncryption, put::ssekmsKeyId);
+    try {
+      s3().putObject(put.build(), RequestBody.fromBytes(p.sidecar()));
+    } catch (SdkException e) {
+      if (AwsSupport.status(e) == 412) {
+        throw BbdiyException.refused("A backup named " + id + " was published in " + where(prefix) + " while this"
+            + " one was uploaded; not replacing it");
+      }
+      throw AwsSupport.failure(PROVIDER, "publishing " + where(sidecarKey), "s3:PutObject", e);
+    }
+    pending.remove(id);
+    return p.stored();
+  }
+
+  @Override
+  public Lock lock(Duration wait, RunContext context) {
+    String key = prefix + LOCK;
+    long deadline = System.nanoTime() + wait.toNanos();
+    long pause = 100;
+    boolean reported = false;
+    String holder = "pid " + ProcessHandle.current().pid() + " on " + hostName() + " since " + Instant.now();
+    while (true) {
+      try {
+        if (!exists(key)) { // for stores that ignore If-None-Match: they exclude all but a racing holder
+          s3().putObject(r -> r.bucket(bucket).key(key).contentType("text/plain").ifNoneMatch("*"),
+              RequestBody.fromString(holder, java.nio.charset.StandardCharsets.UTF_8));
+          return () -> {
+            try {
+              s3().deleteObject(r -> r.bucket(bucket).key(key));
+            } catch (SdkException e) {
+              context.progress().warning("could not release the lock " + where(key) + " (" + e.getMessage()
+                  + "); it expires after " + STALE_LOCK.toHours() + " hours, or delete it");
+            }
+          };
+        }
+      } catch (SdkException e) {
+        if (AwsSupport.status(e) != 412 && AwsSupport.status(e) != 409) {
+          throw AwsSupport.failure(PROVIDER, "locking " + where(prefix), "s3:PutObject and s3:DeleteObject", e);
+        }
+      }
+      String other = "another bbdiy process";
+      try {
+        var head = s3().headObject(r -> r.bucket(bucket).key(key));
+        if (head.lastModified() != null && head.lastModified().isBefore(Instant.now().minus(STALE_LOCK))) {
+          context.progress().warning("removing the lock " + where(key) + " left " + Duration.between(
+              head.lastModified(), Instant.now()).toHours() + " hours ago by a process that did not release it");
+          s3().deleteObject(r -> r.bucket(bucket).key(key));
+          continue;
+        }
+        other = s3().getObjectAsBytes(r -> r.bucket(bucket).key(key)).asUtf8String();
+      } catch (SdkException e) {
+        if (AwsSupport.status(e) == 404) {
+          continue; // released meanwhile
+        }
+        throw AwsSupport.failure(PROVIDER, "reading the lock " + where(key), "s3:GetObject", e);
+      }
+      if (System.nanoTime() > deadline) {
+        throw BbdiyException.refused("The lock of " + where(prefix) + " is held by " + other + " for longer than "
+            + wait.toSeconds() + " s. It publishes backups or applies retention; wait for it, or if that process"
+            + " is gone, delete " + where(key) + ".");
+      }
+      if (!reported) {
+        context.progress().message("waiting for the lock of " + where(prefix) + ", held by " + other);
+        reported = true;
+      }
+      context.cancellation().throwIfCancelled();
+      try {
+        Thread.sleep(pause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BbdiyException(ErrorCode.INTERRUPTED, "Interrupted while waiting for the lock of " + where(prefix));
+      }
+      pause = Math.min(2000, pause * 2);
+    }
+  }
+
+  private boolean exists(String key) {
+    try {
+      s3().headObject(r -> r.bucket(bucket).key(key));
+      return true;
+    } catch (SdkException e) {
+      if (AwsSupport.status(e) == 404) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  private static String hostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "this host";
+    }
+  }
+
+  /** Deletes archives that were never published (their run died) once they are a day old. */
+  private void removeOrphans() {
+    java.util.Set<String> keys = new java.util.HashSet<>();
+    List<S3Object> archives = new ArrayList<>();
+    for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
+      keys.add(o.key());
+      String name = o.key().substring(prefix.length());
+      if (!name.contains("/") && Compression.suffixOf(name) != null) {
+        archives.add(o);
+      }
+    }
+    for (S3Object o : archives) {
+      if (!keys.contains(o.key() + TarFormat.SIDECAR_SUFFIX) && o.lastModified() != null
+          && o.lastModified().isBefore(Instant.now().minus(ORPHAN_AGE))) {
         try {
-          s3().deleteObject(r -> r.bucket(bucket).key(sidecarKey));
+          s3().deleteObject(r -> r.bucket(bucket).key(o.key()));
         } catch (SdkException ignored) {
-          // an orphan summary is ignored by list
+          // tried again by the next store
         }
       }
     }
@@ -286,12 +424,21 @@ final class S3Archiver implements Archiver {
   public List<StoredBackup> list() {
     List<StoredBackup> out = new ArrayList<>();
     try {
+      java.util.Set<String> keys = new java.util.HashSet<>();
+      List<S3Object> archives = new ArrayList<>();
       for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
+        keys.add(o.key());
+        String name = o.key().substring(prefix.length());
+        if (!name.contains("/") && Compression.suffixOf(name) != null) {
+          archives.add(o);
+        }
+      }
+      for (S3Object o : archives) {
+        if (!keys.contains(o.key() + TarFormat.SIDECAR_SUFFIX)) {
+          continue; // not published: a run that died, or one still verifying
+        }
         String name = o.key().substring(prefix.length());
         String suffix = Compression.suffixOf(name);
-        if (suffix == null || name.contains("/")) {
-          continue;
-        }
         Optional<BackupId> id = BackupId.parse(name.substring(0, name.length() - suffix.length()));
         if (id.isPresent()) {
           out.add(new StoredBackup(id.get(), where(o.key()), suffix.substring(1), o.size(), o.lastModified(),
@@ -318,6 +465,10 @@ final class S3Archiver implements Archiver {
   }
 
   private String existingKey(BackupId id) {
+    Pending p = pending.get(id);
+    if (p != null) {
+      return p.key();
+    }
     Optional<StoredBackup> b = find(id);
     if (b.isEmpty()) {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in " + where(prefix) + "; 'bbdiy list'"
@@ -356,6 +507,15 @@ final class S3Archiver implements Archiver {
 
   @Override
   public void delete(BackupId id) {
+    Pending p = pending.remove(id);
+    if (p != null) {
+      try {
+        s3().deleteObject(r -> r.bucket(bucket).key(p.key()));
+      } catch (SdkException e) {
+        throw AwsSupport.failure(PROVIDER, "deleting " + where(p.key()), "s3:DeleteObject", e);
+      }
+      return;
+    }
     String key = existingKey(id);
     try {
       s3().deleteObject(r -> r.bucket(bucket).key(key));

@@ -93,6 +93,8 @@ import org.jspecify.annotations.Nullable;
  */
 public final class BackupEngine {
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
+  /** How long publishing and retention wait for another process that holds the store's lock. */
+  private static final Duration STORE_LOCK_WAIT = Duration.ofMinutes(30);
 
   private final BitbucketInstance instance;
   private final Path workDir;
@@ -203,7 +205,13 @@ public final class BackupEngine {
 
   /** Applies the retention policy now; returns the deleted backups. */
   public List<BackupId> prune() {
-    return operation("prune", null, run -> run.events.phase(Phase.RETENTION, () -> doPrune(run, null)));
+    return operation("prune", null, run -> run.events.phase(Phase.RETENTION, () -> {
+      Archiver archiver = createArchiver();
+      try (Archiver.Lock storeLock = archiver.lock(STORE_LOCK_WAIT,
+          run.context(Phase.RETENTION, archiverProvider.name(), archiver.compresses()))) {
+        return doPrune(run, null, archiver);
+      }
+    }));
   }
 
   /**
@@ -409,6 +417,7 @@ public final class BackupEngine {
 
     Map<String, CaptureHandle> handles = new LinkedHashMap<>();
     LockedCapture locked = null;
+    boolean pending = false;
     try {
       try (Cancellation.Section ignored = run.cancellation.interruptible()) {
         events.phase(Phase.PREPARE, () -> parallel(run, Phase.PREPARE, sources, (s, ctx) -> {
@@ -453,37 +462,48 @@ public final class BackupEngine {
           consistentAt, zeroDowntime, List.copyOf(artifacts.values()), recorded, events.phases(),
           locked == null ? null : locked.lockWindow, locked == null ? null : locked.drainedWindow, 0, 0);
 
-      StoredBackup stored;
+      StoredBackup pendingBackup;
       try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-        stored = events.phase(Phase.ARCHIVE, () -> archiver.store(new BackupContent(workDir, paths, summary),
+        pendingBackup = events.phase(Phase.ARCHIVE, () -> archiver.store(new BackupContent(workDir, paths, summary),
             run.context(Phase.ARCHIVE, archiverProvider.name(), archiver.compresses())));
       }
+      pending = true;
       VerifyResult verification;
+      Archiver.Lock storeLock;
       try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-        verification = events.phase(Phase.VERIFY, () -> archiver.verify(run.id,
-            run.context(Phase.VERIFY, archiverProvider.name(), archiver.compresses())));
+        Verified v = events.phase(Phase.VERIFY, () -> {
+          RunContext ctx = run.context(Phase.VERIFY, archiverProvider.name(), archiver.compresses());
+          VerifyResult result = archiver.verify(run.id, ctx);
+          if (!result.ok()) {
+            return new Verified(result, null);
+          }
+          return new Verified(result, archiver.lock(STORE_LOCK_WAIT, ctx));
+        });
+        verification = v.result();
+        storeLock = v.lock();
       }
-      if (!verification.ok()) {
+      if (storeLock == null) {
         String problems = String.join("; ", verification.problems().subList(0,
             Math.min(5, verification.problems().size())));
-        try {
-          archiver.delete(run.id);
-        } catch (RuntimeException e) {
-          events.warning("bbdiy", "could not remove the backup that failed verification: " + e.getMessage());
-        }
         throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + run.id + " was stored but failed"
-            + " verification (" + problems + "), so it was removed; earlier backups are untouched. Check the"
-            + " storage of " + stored.location() + " and retry.");
+            + " verification (" + problems + "), so it was removed; it was never listed, and earlier backups are"
+            + " untouched. Check the storage of " + pendingBackup.location() + " and retry.");
       }
+      StoredBackup stored;
       List<BackupId> pruned = List.of();
-      if (retention.deletesAnything()) {
-        try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-          pruned = events.phase(Phase.RETENTION, () -> doPrune(run, run.id));
-        } catch (BbdiyException e) {
-          if (e.code() == ErrorCode.INTERRUPTED) {
-            throw e;
+      try (storeLock) {
+        // Published only now, verified, under the store's lock: a prune elsewhere never counts it before.
+        stored = archiver.commit(run.id);
+        pending = false;
+        if (retention.deletesAnything()) {
+          try (Cancellation.Section ignored = run.cancellation.interruptible()) {
+            pruned = events.phase(Phase.RETENTION, () -> doPrune(run, run.id, archiver));
+          } catch (BbdiyException e) {
+            if (e.code() == ErrorCode.INTERRUPTED) {
+              throw e;
+            }
+            events.warning("bbdiy", "retention failed, the backup itself is good: " + e.getMessage());
           }
-          events.warning("bbdiy", "retention failed, the backup itself is good: " + e.getMessage());
         }
       }
       Instant end = clock.instant();
@@ -491,11 +511,23 @@ public final class BackupEngine {
           events.phases(), locked == null ? null : locked.lockWindow, locked == null ? null : locked.drainedWindow,
           Duration.between(startedAt, end), pruned, events.warnings());
     } catch (RuntimeException | Error e) {
+      if (pending) {
+        try {
+          archiver.delete(run.id); // pending: never listed, removed so nothing half-done remains
+        } catch (RuntimeException ex) {
+          events.warning("bbdiy", "could not remove the unpublished backup " + run.id + " (" + ex.getMessage()
+              + "); it is not listed, and the next backup removes it");
+          e.addSuppressed(ex);
+        }
+      }
       abort(run, sources, handles, e);
       closeHandles(run, handles);
       throw e;
     }
   }
+
+  /** What the verify phase ends with: the result, and the store's lock when the backup is to be published. */
+  private record Verified(VerifyResult result, Archiver.@Nullable Lock lock) {}
 
   private void abort(Run run, List<Source> sources, Map<String, CaptureHandle> handles, Throwable cause) {
     for (Source s : sources) {
@@ -788,8 +820,8 @@ public final class BackupEngine {
   // ---------------------------------------------------------------------------------------------------------
   // Retention
 
-  private List<BackupId> doPrune(Run run, @Nullable BackupId justMade) {
-    Archiver archiver = createArchiver();
+  /** Applies retention to the published backups of this instance. The caller holds the store's lock. */
+  private List<BackupId> doPrune(Run run, @Nullable BackupId justMade, Archiver archiver) {
     List<Source> sources = createSources();
     List<StoredBackup> ours = new ArrayList<>();
     for (StoredBackup b : archiver.list()) {
@@ -883,10 +915,28 @@ public final class BackupEngine {
         plan.map(BackupLayout.HOME, targetHome);
         emptyTargets.add(targetHome);
         for (Path store : dataStoresOf(homeArtifact)) {
-          Path target = request.dataStoreTargets().getOrDefault(store, store).toAbsolutePath().normalize();
+          // Where a data store goes comes from the command line or the configuration, never from the archive:
+          // the manifest's path is only the name of that part of the backup.
+          Path target = request.dataStoreTargets().get(store);
+          if (target == null && instance.dataStores().contains(store)) {
+            target = store;
+          }
+          if (target == null) {
+            throw BbdiyException.configuration("Backup " + request.id() + " holds the data store " + store
+                + ", which this configuration does not list. Say where to restore it with --target-data-store "
+                + store + "=<empty directory>, or add it to instance.data-stores (BITBUCKET_DATA_STORES).");
+          }
+          target = target.toAbsolutePath().normalize();
           storeTargets.put(store, target);
           plan.map(BackupLayout.dataStore(store), target);
           emptyTargets.add(target);
+        }
+        for (Path asked : request.dataStoreTargets().keySet()) {
+          if (!storeTargets.containsKey(asked)) {
+            throw BbdiyException.configuration("Backup " + request.id() + " holds no data store " + asked
+                + " (it holds " + (storeTargets.isEmpty() ? "none" : storeTargets.keySet()) + "): check"
+                + " --target-data-store");
+          }
         }
       }
     }
@@ -946,18 +996,8 @@ public final class BackupEngine {
               + " verified while it was restored; the restored files were removed");
         }
       }
-      if (db != null) {
-        try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-          events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(restoreContext(run, dbArtifact, dbDir,
-              home, storeTargets, targetDatabase, db.name())));
-        } catch (RuntimeException e) {
-          if (home != null) {
-            events.warning("bbdiy", "the home was restored into " + home + " but the database restore failed;"
-                + " after fixing the cause, restore the database alone (--database-only)");
-          }
-          throw e;
-        }
-      }
+      // The home is finished (ownership, stale git locks) before the database is loaded, so that a database
+      // restore that fails leaves a complete home and '--database-only' is all that remains to do.
       if (homeArtifact != null) {
         try (Cancellation.Section ignored = run.cancellation.interruptible()) {
           events.phase(Phase.RESTORE_HOME, () -> {
@@ -968,6 +1008,19 @@ public final class BackupEngine {
               finishHome(run, home, storeTargets);
             }
           });
+        }
+      }
+      if (db != null) {
+        try (Cancellation.Section ignored = run.cancellation.interruptible()) {
+          events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(restoreContext(run, dbArtifact, dbDir,
+              home, storeTargets, targetDatabase, db.name())));
+        } catch (RuntimeException e) {
+          if (homeArtifact != null) {
+            events.warning("bbdiy", "the home was restored" + (home == null ? "" : " into " + home) + " and is"
+                + " complete, but the database restore failed; after fixing the cause, restore the database alone"
+                + " with --database-only");
+          }
+          throw e;
         }
       }
     } catch (IOException e) {
@@ -1037,8 +1090,9 @@ public final class BackupEngine {
     List<Path> stores = new ArrayList<>();
     String prefix = BackupLayout.DATA_STORES + "/";
     for (String p : home.paths()) {
-      if (p.startsWith(prefix)) {
-        stores.add(Path.of("/" + p.substring(prefix.length())));
+      String name = ExtractionPlan.normalize(p); // the manifest is outside input: no '..', nothing absolute
+      if (name.startsWith(prefix)) {
+        stores.add(Path.of("/" + name.substring(prefix.length())));
       }
     }
     return stores;

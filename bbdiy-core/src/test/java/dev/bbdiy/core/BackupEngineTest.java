@@ -550,6 +550,16 @@ class BackupEngineTest {
         }
 
         @Override
+        public StoredBackup commit(BackupId id) {
+          return real.commit(id);
+        }
+
+        @Override
+        public Lock lock(Duration wait, RunContext ctx) {
+          return real.lock(wait, ctx);
+        }
+
+        @Override
         public List<StoredBackup> list() {
           return real.list();
         }

@@ -42,6 +42,15 @@ public abstract class ArchiverContract {
   /** Returns a new archiver storing its backups somewhere below {@code dir}. */
   protected abstract Archiver newArchiver(Path dir, Path workDir) throws Exception;
 
+  /**
+   * Returns a second archiver on the same store as {@link #archiver}, as another process would create it. The
+   * default calls {@link #newArchiver} with the same directory; override it if {@code newArchiver} makes a new
+   * store each time.
+   */
+  protected Archiver sameStore() throws Exception {
+    return newArchiver(temp.resolve("archive"), work);
+  }
+
   /** Changes one byte of the stored backup {@code id}, as storage corruption would. */
   protected abstract void corrupt(BackupId id) throws Exception;
 
@@ -86,12 +95,54 @@ public abstract class ArchiverContract {
     return TestContexts.summary(id);
   }
 
+  /** Stores a backup and publishes it, as the engine does once it verified. */
   protected StoredBackup store(String timestamp) {
+    StoredBackup pending = storePending(timestamp);
+    return archiver.commit(pending.id());
+  }
+
+  /** Stores a backup without publishing it. */
+  protected StoredBackup storePending(String timestamp) {
     BackupId id = new BackupId("bitbucket-" + timestamp);
     BackupContent content = new BackupContent(work,
         List.of(BackupLayout.HOME, BackupLayout.dataStore(Path.of("/mnt/store one")), BackupLayout.DATABASE),
         summary(id));
     return archiver.store(content, TestContexts.run(work, Phase.ARCHIVE));
+  }
+
+  @Test
+  void a_pending_backup_is_verified_but_never_listed_until_published() {
+    StoredBackup published = store("20260101-000000");
+    StoredBackup pending = storePending("20260102-030405");
+
+    assertThat(archiver.list()).extracting(StoredBackup::id).containsExactly(published.id());
+    assertThat(archiver.find(pending.id())).isEmpty();
+    assertThat(archiver.verify(pending.id(), TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
+
+    archiver.commit(pending.id());
+    assertThat(archiver.list()).extracting(StoredBackup::id).containsExactly(pending.id(), published.id());
+  }
+
+  @Test
+  void a_deleted_pending_backup_leaves_nothing() {
+    StoredBackup pending = storePending("20260102-030405");
+
+    archiver.delete(pending.id());
+
+    assertThat(archiver.list()).isEmpty();
+    assertThatThrownBy(() -> archiver.commit(pending.id()))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+  }
+
+  @Test
+  void the_store_lock_excludes_a_second_holder_until_released() throws Exception {
+    Archiver other = sameStore();
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.RETENTION);
+    try (Archiver.Lock held = archiver.lock(Duration.ofSeconds(5), ctx)) {
+      assertThatThrownBy(() -> other.lock(Duration.ofMillis(300), ctx).close())
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED));
+    }
+    other.lock(Duration.ofSeconds(5), ctx).close();
   }
 
   @Test

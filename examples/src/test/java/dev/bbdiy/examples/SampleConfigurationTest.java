@@ -34,6 +34,7 @@ class SampleConfigurationTest {
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
 
     // `list` loads and validates the whole configuration and builds the engine, without touching Bitbucket.
+    Files.createDirectories(temp.resolve("archives"));
     String result = run(Map.of(), "list", "--config", file.toString(), "--set",
         "tar.dir=" + temp.resolve("archives"), "--set", "work.dir=" + temp.resolve("work"));
 
@@ -47,6 +48,7 @@ class SampleConfigurationTest {
         .replace("/backup/bitbucket", temp.toString()).replace("BITBUCKET_UID=atlbitbucket", "BITBUCKET_UID=root")
         .replace("BITBUCKET_GID=atlbitbucket", "BITBUCKET_GID=root");
     Path file = Files.writeString(temp.resolve("vars.sh"), vars);
+    Files.createDirectories(temp.resolve("archives"));
 
     String result = run(Map.of(), "list", "--vars-file", file.toString());
 

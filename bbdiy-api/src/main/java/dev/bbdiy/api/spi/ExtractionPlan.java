@@ -12,11 +12,15 @@ import org.jspecify.annotations.Nullable;
  * Where each part of a backup goes on restore: {@code bitbucket-home} to the target home, each data store to its
  * target, {@code bitbucket-db} to a temporary directory. Entries outside every mapped prefix are skipped.
  *
- * <p>{@link #resolve} is also the safety check every archiver must apply: it rejects absolute names and
- * {@code ..} components, so no entry can be written outside its target. Archivers must additionally never
- * follow a symbolic link when writing (an archive may contain a link and then an entry below it).
+ * <p>{@link #locate} is also the first safety check every archiver must apply: it rejects absolute names and
+ * {@code ..} components, so no entry name points outside its target. Archivers must additionally never write,
+ * link or change anything through a symbolic link (an archive may contain a link and then an entry below it),
+ * and must treat the targets as the only places they may write: they come from the command line and the
+ * configuration, never from the archive.
  */
 public final class ExtractionPlan {
+  private static final boolean WINDOWS = java.io.File.separatorChar == '\\';
+
   private final Map<String, Path> targets;
 
   private ExtractionPlan(Map<String, Path> targets) {
@@ -34,13 +38,23 @@ public final class ExtractionPlan {
   }
 
   /**
-   * Returns where an archive entry goes, or {@code null} if it is not restored.
+   * Where an entry goes: a target directory and the entry's name relative to it.
+   *
+   * @param root the target directory of the entry's prefix
+   * @param relative the rest of the entry's name below {@code root}, '/'-separated, empty for the root itself; a
+   *     raw name (one character per byte of the name) when the entry name was one
+   */
+  public record Destination(Path root, String relative) {}
+
+  /**
+   * Returns where an archive entry goes, or {@code null} if it is not restored. Archivers resolve {@code
+   * relative} below {@code root} byte for byte (file names are bytes, see the provider kit's file name helper).
    *
    * @param entryName the name in the archive, e.g. {@code ./bitbucket-home/shared/bitbucket.properties}
    * @throws BbdiyException with {@link ErrorCode#VERIFICATION_FAILED} for an absolute name or a {@code ..}
    *     component: the archive is malicious or damaged
    */
-  public @Nullable Path resolve(String entryName) {
+  public @Nullable Destination locate(String entryName) {
     String name = normalize(entryName);
     String bestPrefix = null;
     for (String prefix : targets.keySet()) {
@@ -52,9 +66,8 @@ public final class ExtractionPlan {
     if (bestPrefix == null) {
       return null;
     }
-    Path target = targets.get(bestPrefix);
     String rest = name.length() == bestPrefix.length() ? "" : name.substring(bestPrefix.length() + 1);
-    return rest.isEmpty() ? target : target.resolve(rest);
+    return new Destination(targets.get(bestPrefix), rest);
   }
 
   /**
@@ -72,7 +85,8 @@ public final class ExtractionPlan {
     if (name.equals(".")) {
       return "";
     }
-    if (name.startsWith("/") || name.indexOf('\0') >= 0 || name.indexOf('\\') >= 0 || name.matches("^[A-Za-z]:.*")) {
+    if (name.startsWith("/") || name.indexOf('\0') >= 0 || WINDOWS && (name.indexOf('\\') >= 0
+        || name.matches("^[A-Za-z]:.*"))) {
       throw unsafe(entryName);
     }
     for (String part : name.split("/", -1)) {
@@ -84,9 +98,13 @@ public final class ExtractionPlan {
   }
 
   private static BbdiyException unsafe(String entryName) {
+    StringBuilder shown = new StringBuilder();
+    for (char c : entryName.toCharArray()) {
+      shown.append(c < 0x20 || c >= 0x7f ? String.format("\\x%02x", (int) c) : String.valueOf(c));
+    }
     return new BbdiyException(
         ErrorCode.VERIFICATION_FAILED,
-        "The archive contains an unsafe entry name '" + entryName
+        "The archive contains an unsafe entry name '" + shown
             + "' (absolute, '..' or empty component); refusing to extract it. The archive is damaged or was"
             + " not made by a backup tool");
   }

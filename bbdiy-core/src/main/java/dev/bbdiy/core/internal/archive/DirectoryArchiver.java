@@ -12,6 +12,8 @@ import dev.bbdiy.api.spi.BackupContent;
 import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.core.internal.FileNames;
+import dev.bbdiy.core.internal.RunLock;
 import dev.bbdiy.core.internal.SecureFiles;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -44,13 +46,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * Stores each backup as a plain directory {@code <dir>/<id>/} in the backup layout, with {@code manifest.json}
  * at its root: browsable with any tool, restorable with {@code cp -a}, verifiable like an archive. Written to a
- * hidden {@code .partial} directory (0700) renamed into place when complete.
+ * hidden {@code .<id>.pending-<pid>} directory (0700), which {@link #commit} renames into place once the backup is
+ * verified; pending directories of processes that died are removed by the next store. The store's lock is {@code
+ * .bbdiy-store.lock}, an OS file lock.
  */
 public final class DirectoryArchiver implements Archiver {
   private static final int BUFFER = 1 << 20;
 
   private final Path dir;
   private final Path tempDir;
+  private final java.util.Map<BackupId, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private record Pending(Path dir, StoredBackup stored) {}
 
   public DirectoryArchiver(Path dir, Path tempDir) {
     this.dir = dir.toAbsolutePath().normalize();
@@ -71,11 +78,15 @@ public final class DirectoryArchiver implements Archiver {
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
     Path target = dir.resolve(id.value());
-    Path partial = dir.resolve("." + id.value() + ".partial-" + ProcessHandle.current().pid());
+    Path partial = dir.resolve("." + id.value() + ".pending-" + ProcessHandle.current().pid());
     try {
       SecureFiles.createPrivateDirectories(dir);
       if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
         throw BbdiyException.refused("A backup named " + id + " already exists in " + dir + "; not replacing it");
+      }
+      removeStalePending();
+      if (pending.containsKey(id)) {
+        throw BbdiyException.refused("A backup named " + id + " is already pending in " + dir);
       }
       SecureFiles.deleteTree(partial);
       SecureFiles.createPrivateDirectories(partial);
@@ -87,8 +98,17 @@ public final class DirectoryArchiver implements Archiver {
         ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entries),
             1 << 16))) {
+          HardLinks links = new HardLinks();
           new TreeWalker(ctx.cancellation()).walk(content.root(), content.paths(), (path, rel, meta) -> {
-            EntryRecord r = copyEntry(path, partial.resolve(rel), rel, meta, sha, buffer);
+            Path dest = FileNames.resolve(partial, rel);
+            String first = links.firstName(meta, rel);
+            EntryRecord r;
+            if (first != null) {
+              Files.createLink(dest, FileNames.resolve(partial, first));
+              r = new EntryRecord(rel, FileMeta.Type.HARDLINK, 0, null, meta.mode(), meta.mtimeSeconds(), first);
+            } else {
+              r = copyEntry(path, dest, rel, meta, sha, buffer);
+            }
             if (r != null) {
               r.writeTo(out);
               if (r.type() == FileMeta.Type.FILE) {
@@ -100,7 +120,8 @@ public final class DirectoryArchiver implements Archiver {
                 }
               }
             } else {
-              ctx.progress().warning("skipped " + rel + ": not a regular file, directory or symbolic link");
+              ctx.progress().warning("skipped " + FileNames.display(rel) + ": not a regular file, directory or"
+                  + " symbolic link");
             }
           });
         }
@@ -111,9 +132,10 @@ public final class DirectoryArchiver implements Archiver {
           ManifestCodec.write(manifest, summary, () -> EntryRecord.readFrom(in));
         }
         fixDirectoryTimes(content.root(), partial, content.paths(), ctx);
-        Files.move(partial, target);
-        SecureFiles.forceDirectory(dir);
-        return new StoredBackup(id, target.toString(), "directory", totals[1], Instant.now(), summary);
+        StoredBackup stored = new StoredBackup(id, target.toString(), "directory", totals[1], Instant.now(),
+            summary);
+        pending.put(id, new Pending(partial, stored));
+        return new StoredBackup(id, partial.toString(), "directory", totals[1], Instant.now(), summary);
       } finally {
         Files.deleteIfExists(entries);
       }
@@ -124,6 +146,52 @@ public final class DirectoryArchiver implements Archiver {
         // removed by the next store
       }
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "directory: cannot store " + target);
+    }
+  }
+
+  @Override
+  public StoredBackup commit(BackupId id) {
+    Pending p = pending.get(id);
+    if (p == null) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "directory: no pending backup " + id + " to publish in " + dir);
+    }
+    Path target = dir.resolve(id.value());
+    try {
+      if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        throw BbdiyException.refused("A backup named " + id + " appeared in " + dir + " while this one was"
+            + " written; not replacing it");
+      }
+      Files.move(p.dir(), target); // a rename within one directory: atomic
+      SecureFiles.forceDirectory(dir);
+      pending.remove(id);
+      return p.stored();
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "directory: cannot publish " + target + ": "
+          + Extractor.reason(e), e);
+    }
+  }
+
+  @Override
+  public Lock lock(Duration wait, RunContext context) {
+    SecureFiles.requireWritableDirectory(dir, "backup directory");
+    return RunLock.acquireStore(dir.resolve(".bbdiy-store.lock"), "the backup directory " + dir,
+        context.phase().name().toLowerCase(java.util.Locale.ROOT), wait, context.cancellation(), context.progress());
+  }
+
+  private void removeStalePending() throws IOException {
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, ".*.{partial,pending}-*")) {
+      for (Path p : stream) {
+        String n = p.getFileName().toString();
+        long pid;
+        try {
+          pid = Long.parseLong(n.substring(n.lastIndexOf('-') + 1));
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+          SecureFiles.deleteTree(p);
+        }
+      }
     }
   }
 
@@ -139,7 +207,7 @@ public final class DirectoryArchiver implements Archiver {
         Files.getFileAttributeView(dest, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
             .setTimes(FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS), null, null);
         return new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(),
-            linkTarget.toString());
+            FileNames.raw(linkTarget));
       }
       case FILE: {
         long size;
@@ -148,7 +216,7 @@ public final class DirectoryArchiver implements Archiver {
         }
         if (size != meta.size()) {
           throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
-              + rel + ". Nothing may write to the working directory during a backup.");
+              + FileNames.display(rel) + ". Nothing may write to the working directory during a backup.");
         }
         setMode(dest, meta.mode());
         Files.setLastModifiedTime(dest, FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS));
@@ -169,8 +237,8 @@ public final class DirectoryArchiver implements Archiver {
       }
     });
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      FileMeta meta = FileMeta.read(sourceRoot.resolve(dirs.get(i)));
-      Path d = storeRoot.resolve(dirs.get(i));
+      FileMeta meta = FileMeta.read(FileNames.resolve(sourceRoot, dirs.get(i)));
+      Path d = FileNames.resolve(storeRoot, dirs.get(i));
       setMode(d, meta.mode());
       Files.setLastModifiedTime(d, FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS));
     }
@@ -186,7 +254,8 @@ public final class DirectoryArchiver implements Archiver {
   public List<StoredBackup> list() {
     List<StoredBackup> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
-      return out;
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "The backup directory " + dir + " does not exist: no backup"
+          + " was ever stored there. Check directory.dir.");
     }
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
@@ -221,6 +290,10 @@ public final class DirectoryArchiver implements Archiver {
   }
 
   private Path backup(BackupId id) {
+    Pending pend = pending.get(id);
+    if (pend != null) {
+      return pend.dir();
+    }
     Path p = dir.resolve(id.value());
     if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in " + dir + "; 'bbdiy list' shows"
@@ -232,99 +305,84 @@ public final class DirectoryArchiver implements Archiver {
   @Override
   public VerifyResult verify(BackupId id, RunContext ctx) {
     Instant start = Instant.now();
-    Outcome o = read(id, null, ctx);
-    return new VerifyResult(id, o.summary != null && o.problems.isEmpty(), o.entries, o.bytes, o.problems,
+    BackupReading.Outcome o = read(id, null, ctx);
+    return new VerifyResult(id, o.verified(), o.entries(), o.bytes(), o.problems(),
         Duration.between(start, Instant.now()));
   }
 
   @Override
   public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
-    Outcome o = read(id, plan, ctx);
-    if (!o.problems.isEmpty() && !(o.summary == null && o.problems.size() == 1)) {
+    BackupReading.Outcome o = read(id, plan, ctx);
+    if (!BackupReading.intact(o)) {
       throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + id + " failed verification while it was"
-          + " restored: " + String.join("; ", o.problems.subList(0, Math.min(5, o.problems.size())))
+          + " restored: " + String.join("; ", o.problems().subList(0, Math.min(5, o.problems().size())))
           + ". Restore an older backup.");
     }
-    return new ExtractResult(o.files, o.bytes, o.summary != null);
+    return new ExtractResult(o.files(), o.bytes(), o.verified());
   }
 
-  private record Outcome(@Nullable BackupSummary summary, long entries, long files, long bytes, List<String> problems) {}
-
-  /** Walks a stored backup, recomputing every entry (copying it where the plan says), then compares. */
-  private Outcome read(BackupId id, @Nullable ExtractionPlan plan, RunContext ctx) {
+  /**
+   * Walks a stored backup in canonical order and hands every entry to a {@link BackupReading}, which
+   * recomputes it, copies it where the plan says, and compares the whole with the manifest.
+   */
+  private BackupReading.Outcome read(BackupId id, @Nullable ExtractionPlan plan, RunContext ctx) {
     Path root = backup(id);
-    List<String> problems = new ArrayList<>();
-    long[] counts = new long[3];
-    try {
-      Files.createDirectories(tempDir);
-      Path actual = Files.createTempFile(tempDir, "actual-", ".bin");
-      try {
-        MessageDigest sha = sha256();
-        ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
-        // Directories get their times once their contents are written: a stack along the depth-first walk.
-        java.util.Deque<Object[]> openDirs = new java.util.ArrayDeque<>();
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(actual),
-            1 << 16))) {
-          new TreeWalker(ctx.cancellation()).walkAll(root, Set.of(BackupLayout.MANIFEST), (path, rel, meta) -> {
-            Path dest = plan == null ? null : plan.resolve(rel);
-            while (!openDirs.isEmpty() && (dest == null || !dest.startsWith((Path) openDirs.peek()[0]))) {
-              Object[] d = openDirs.pop();
-              Files.setLastModifiedTime((Path) d[0], (FileTime) d[1]);
-            }
-            if (dest != null && meta.type() == FileMeta.Type.DIRECTORY) {
-              openDirs.push(new Object[] {dest, FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS)});
-            }
-            EntryRecord r = dest == null ? record(path, rel, meta, sha, buffer) : restoreEntry(path, dest, rel, meta,
-                sha, buffer);
-            if (r != null) {
-              r.writeTo(out);
-              counts[0]++;
-              if (r.type() == FileMeta.Type.FILE) {
-                counts[1]++;
-                counts[2] += r.size();
-              }
-            }
-          });
+    try (BackupReading reading = new BackupReading(plan, tempDir, ctx.progress(), ctx.cancellation())) {
+      HardLinks links = new HardLinks();
+      new TreeWalker(ctx.cancellation()).walkAll(root, Set.of(BackupLayout.MANIFEST), (path, rel, meta) -> {
+        String name = reading.name(rel);
+        if (name == null) {
+          return;
         }
-        while (!openDirs.isEmpty()) {
-          Object[] d = openDirs.pop();
-          Files.setLastModifiedTime((Path) d[0], (FileTime) d[1]);
+        long uid = meta.uid();
+        long gid = meta.gid();
+        switch (meta.type()) {
+          case DIRECTORY:
+            reading.directory(name, meta.mode(), meta.mtimeSeconds(), uid, gid);
+            break;
+          case SYMLINK:
+            reading.symlink(name, FileNames.raw(Files.readSymbolicLink(path)), meta.mode(), meta.mtimeSeconds(),
+                uid, gid);
+            break;
+          case FILE: {
+            String first = links.firstName(meta, name);
+            if (first != null) {
+              reading.hardLink(name, first, meta.mode(), meta.mtimeSeconds());
+              break;
+            }
+            try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+              ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+              reading.file(name, meta.mode(), meta.mtimeSeconds(), uid, gid, b -> {
+                buffer.clear();
+                buffer.limit(Math.min(b.length, buffer.capacity()));
+                int n = in.read(buffer);
+                if (n > 0) {
+                  System.arraycopy(buffer.array(), 0, b, 0, n);
+                }
+                return n;
+              });
+            }
+            break;
+          }
+          default:
+            reading.special(name, "a device, pipe or socket", meta.mode(), meta.mtimeSeconds());
         }
-        Path manifest = root.resolve(BackupLayout.MANIFEST);
-        BackupSummary summary = null;
-        if (Files.isRegularFile(manifest)) {
-          summary = TarBackupReader.compare(manifest, actual, counts[1], counts[2], problems);
-        } else {
-          problems.add("The backup has no " + BackupLayout.MANIFEST + ": it cannot be verified");
+      });
+      Path manifest = root.resolve(BackupLayout.MANIFEST);
+      if (Files.isRegularFile(manifest, LinkOption.NOFOLLOW_LINKS)) {
+        try (InputStream in = Files.newInputStream(manifest, LinkOption.NOFOLLOW_LINKS)) {
+          reading.manifest(in);
         }
-        return new Outcome(summary, counts[0], counts[1], counts[2], problems);
-      } finally {
-        Files.deleteIfExists(actual);
       }
+      return reading.finish();
     } catch (IOException e) {
-      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "directory: cannot read " + root + ": " + e.getMessage(), e);
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "directory: cannot read " + root + ": "
+          + Extractor.reason(e), e);
     }
   }
 
-  private static @Nullable EntryRecord record(Path path, String rel, FileMeta meta, MessageDigest sha,
-      ByteBuffer buffer) throws IOException {
-    switch (meta.type()) {
-      case DIRECTORY:
-        return new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(), meta.mtimeSeconds(), null);
-      case SYMLINK:
-        return new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(), meta.mtimeSeconds(),
-            Files.readSymbolicLink(path).toString());
-      case FILE: {
-        long size = digest(path, null, sha, buffer);
-        return new EntryRecord(rel, FileMeta.Type.FILE, size, sha.digest(), meta.mode(), meta.mtimeSeconds(), null);
-      }
-      default:
-        return null;
-    }
-  }
-
-  /** Reads {@code source} into {@code sha} (reset first), copying it to {@code copy} if given; returns its size. */
-  private static long digest(Path source, @Nullable FileChannel copy, MessageDigest sha, ByteBuffer buffer)
+  /** Reads {@code source} into {@code sha} (reset first), copying it to {@code copy}; returns its size. */
+  private static long digest(Path source, FileChannel copy, MessageDigest sha, ByteBuffer buffer)
       throws IOException {
     sha.reset();
     long size = 0;
@@ -336,42 +394,23 @@ public final class DirectoryArchiver implements Archiver {
           return size;
         }
         sha.update(buffer.array(), 0, n);
-        if (copy != null) {
-          buffer.flip();
-          while (buffer.hasRemaining()) {
-            copy.write(buffer);
-          }
+        buffer.flip();
+        while (buffer.hasRemaining()) {
+          copy.write(buffer);
         }
         size += n;
       }
     }
   }
 
-  private static @Nullable EntryRecord restoreEntry(Path source, Path dest, String rel, FileMeta meta,
-      MessageDigest sha, ByteBuffer buffer) throws IOException {
-    try {
-      if (Files.isSymbolicLink(dest.getParent())) {
-        throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Refusing to write " + dest + " through a link");
-      }
-      if (meta.type() == FileMeta.Type.DIRECTORY) {
-        if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
-          Files.createDirectories(dest);
-        }
-        EntryRecord r = record(source, rel, meta, sha, buffer);
-        setMode(dest, meta.mode());
-        return r;
-      }
-      Files.createDirectories(dest.getParent());
-      EntryRecord r = copyEntry(source, dest, rel, meta, sha, buffer);
-      return r;
-    } catch (FileAlreadyExistsException e) {
-      throw BbdiyException.refused("Restore refuses to overwrite " + dest + ". Restore into empty directories only.");
-    }
-  }
-
   @Override
   public void delete(BackupId id) {
+    Pending pend = pending.remove(id);
     try {
+      if (pend != null) {
+        SecureFiles.deleteTree(pend.dir());
+        return;
+      }
       SecureFiles.deleteTree(backup(id));
       SecureFiles.forceDirectory(dir);
     } catch (IOException e) {

@@ -1,25 +1,27 @@
 package dev.bbdiy.core.internal.archive;
 
+import dev.bbdiy.core.internal.FileNames;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Objects;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One entry of a backup as the manifest records it and as verification recomputes it.
+ * One entry of a backup as the manifest records it and as verification recomputes it. Names are {@linkplain
+ * FileNames raw names}: bytes, whatever their encoding.
  *
- * @param path the path in the backup layout, '/'-separated
- * @param type file, directory or symbolic link
+ * @param path the raw path in the backup layout, '/'-separated
+ * @param type file, directory, symbolic link or hard link
  * @param size bytes of a file, 0 otherwise
  * @param sha256 the SHA-256 of a file's content, {@code null} otherwise
  * @param mode permission bits
  * @param mtime modification time, whole seconds since the epoch
- * @param target the target of a symbolic link, {@code null} otherwise
+ * @param target the raw target of a symbolic link, or the raw path of the file a hard link names; {@code null}
+ *     otherwise
  */
 public record EntryRecord(
     String path, FileMeta.Type type, long size, byte @Nullable [] sha256, int mode, long mtime,
@@ -32,40 +34,50 @@ public record EntryRecord(
     return sha256 == null ? null : HEX.formatHex(sha256);
   }
 
+  /** Returns the path for humans. */
+  public String displayPath() {
+    return FileNames.display(path);
+  }
+
   /**
    * Describes how {@code actual} differs from this expected entry, or returns {@code null} if it matches.
    */
   public @Nullable String difference(EntryRecord actual) {
+    String p = displayPath();
     if (type != actual.type) {
-      return path + ": expected a " + name(type) + ", found a " + name(actual.type);
+      return p + ": expected a " + name(type) + ", found a " + name(actual.type);
     }
     if (type == FileMeta.Type.FILE) {
       if (size != actual.size) {
-        return path + ": size " + actual.size + ", expected " + size;
+        return p + ": size " + actual.size + ", expected " + size;
       }
       if (!Arrays.equals(sha256, actual.sha256)) {
-        return path + ": content changed (SHA-256 " + actual.sha256Hex() + ", expected " + sha256Hex() + ")";
+        return p + ": content changed (SHA-256 " + actual.sha256Hex() + ", expected " + sha256Hex() + ")";
       }
     }
-    if (type == FileMeta.Type.SYMLINK && !Objects.equals(target, actual.target)) {
-      return path + ": link target '" + actual.target + "', expected '" + target + "'";
+    if ((type == FileMeta.Type.SYMLINK || type == FileMeta.Type.HARDLINK) && !Objects.equals(target, actual.target)) {
+      return p + ": link target '" + show(actual.target) + "', expected '" + show(target) + "'";
     }
-    if (mode != actual.mode) {
-      return path + ": mode " + Integer.toOctalString(actual.mode) + ", expected " + Integer.toOctalString(mode);
+    if (type != FileMeta.Type.HARDLINK && mode != actual.mode) {
+      return p + ": mode " + Integer.toOctalString(actual.mode) + ", expected " + Integer.toOctalString(mode);
     }
-    if (type != FileMeta.Type.DIRECTORY && mtime != actual.mtime) {
-      return path + ": modification time " + actual.mtime + ", expected " + mtime;
+    if (type != FileMeta.Type.DIRECTORY && type != FileMeta.Type.HARDLINK && mtime != actual.mtime) {
+      return p + ": modification time " + actual.mtime + ", expected " + mtime;
     }
     return null;
   }
 
-  private static String name(FileMeta.Type t) {
-    return t.name().toLowerCase(java.util.Locale.ROOT);
+  private static String show(@Nullable String raw) {
+    return raw == null ? "" : FileNames.display(raw);
+  }
+
+  static String name(FileMeta.Type t) {
+    return t == FileMeta.Type.HARDLINK ? "hard link" : t.name().toLowerCase(java.util.Locale.ROOT);
   }
 
   /** Writes this record in the compact binary form verification uses for its temporary lists. */
   public void writeTo(DataOutputStream out) throws IOException {
-    byte[] p = path.getBytes(StandardCharsets.UTF_8);
+    byte[] p = FileNames.toBytes(path);
     out.writeInt(p.length);
     out.write(p);
     out.writeByte(type.code());
@@ -78,7 +90,7 @@ public record EntryRecord(
     out.writeLong(mtime);
     out.writeBoolean(target != null);
     if (target != null) {
-      byte[] t = target.getBytes(StandardCharsets.UTF_8);
+      byte[] t = FileNames.toBytes(target);
       out.writeInt(t.length);
       out.write(t);
     }
@@ -103,8 +115,8 @@ public record EntryRecord(
     long mtime = in.readLong();
     String target = null;
     if (in.readBoolean()) {
-      target = new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
+      target = FileNames.latin1(in.readNBytes(in.readInt()));
     }
-    return new EntryRecord(new String(p, StandardCharsets.UTF_8), type, size, digest, mode, mtime, target);
+    return new EntryRecord(FileNames.latin1(p), type, size, digest, mode, mtime, target);
   }
 }

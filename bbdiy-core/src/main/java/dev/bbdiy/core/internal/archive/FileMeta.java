@@ -20,12 +20,19 @@ import java.util.Map;
  * @param uid owner id, -1 where unknown
  * @param gid group id, -1 where unknown
  * @param inode inode number, -1 where unknown
+ * @param device the id of the device holding it, -1 where unknown
+ * @param links the number of hard links to it, 1 where unknown
  */
-public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime ctime, int uid, int gid, long inode) {
+public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime ctime, int uid, int gid, long inode,
+    long device, int links) {
 
   /** Kinds of file system entries. */
   public enum Type {
-    FILE('f'), DIRECTORY('d'), SYMLINK('l'), OTHER('o');
+    FILE('f'), DIRECTORY('d'), SYMLINK('l'),
+    /** In an archive or manifest: another name of a file stored earlier (a hard link). */
+    HARDLINK('h'),
+    /** A socket, pipe or device: never backed up. */
+    OTHER('o');
 
     private final char code;
 
@@ -49,7 +56,7 @@ public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime 
 
   private static final boolean UNIX =
       java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("unix");
-  private static final String UNIX_ATTRIBUTES = "unix:mode,uid,gid,size,lastModifiedTime,ctime,ino";
+  private static final String UNIX_ATTRIBUTES = "unix:mode,uid,gid,size,lastModifiedTime,ctime,ino,dev,nlink";
 
   /** Reads the metadata of {@code path}, not following a symbolic link. */
   public static FileMeta read(Path path) throws IOException {
@@ -71,13 +78,14 @@ public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime 
           type = Type.OTHER;
       }
       return new FileMeta(type, (Long) a.get("size"), rawMode & 07777, (FileTime) a.get("lastModifiedTime"),
-          (FileTime) a.get("ctime"), (Integer) a.get("uid"), (Integer) a.get("gid"), (Long) a.get("ino"));
+          (FileTime) a.get("ctime"), (Integer) a.get("uid"), (Integer) a.get("gid"), (Long) a.get("ino"),
+          (Long) a.get("dev"), (Integer) a.get("nlink"));
     }
     BasicFileAttributes b = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     Type type = b.isRegularFile() ? Type.FILE
         : b.isDirectory() ? Type.DIRECTORY : b.isSymbolicLink() ? Type.SYMLINK : Type.OTHER;
     int mode = type == Type.DIRECTORY ? 0755 : 0644;
-    return new FileMeta(type, b.size(), mode, b.lastModifiedTime(), b.lastModifiedTime(), -1, -1, -1);
+    return new FileMeta(type, b.size(), mode, b.lastModifiedTime(), b.lastModifiedTime(), -1, -1, -1, -1, 1);
   }
 
   /** Returns whether the platform reports POSIX modes and numeric owners. */

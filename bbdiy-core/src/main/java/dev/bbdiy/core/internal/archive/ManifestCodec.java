@@ -13,7 +13,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
+import dev.bbdiy.core.internal.FileNames;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -27,6 +29,10 @@ import org.jspecify.annotations.Nullable;
  * Reads and writes {@code manifest.json}: the summary fields first, then {@code "entries"}, one object per
  * backup entry in canonical walk order. Both directions stream, so a manifest of millions of entries never sits
  * in memory.
+ *
+ * <p>File names are bytes: a name (or link target) that is valid UTF-8 is written as text in {@code "path"}
+ * ({@code "target"}); any other is written as the base64 of its bytes in {@code "pathBytes"} ({@code
+ * "targetBytes"}). Exactly one of the two is present.
  */
 public final class ManifestCodec {
   private static final HexFormat HEX = HexFormat.of();
@@ -119,18 +125,27 @@ public final class ManifestCodec {
 
   private static void writeEntry(JsonWriter w, EntryRecord e) throws IOException {
     w.beginObject();
-    w.name("path").value(e.path());
+    writeName(w, "path", e.path());
     w.name("type").value(typeName(e.type()));
     if (e.type() == FileMeta.Type.FILE) {
       w.name("size").value(e.size());
       w.name("sha256").value(e.sha256Hex());
     }
     if (e.target() != null) {
-      w.name("target").value(e.target());
+      writeName(w, "target", e.target());
     }
     w.name("mode").value(String.format("%04o", e.mode()));
     w.name("mtime").value(e.mtime());
     w.endObject();
+  }
+
+  private static void writeName(JsonWriter w, String field, String raw) throws IOException {
+    String text = FileNames.utf8(raw);
+    if (text != null) {
+      w.name(field).value(text);
+    } else {
+      w.name(field + "Bytes").value(Base64.getEncoder().encodeToString(FileNames.toBytes(raw)));
+    }
   }
 
   private static String typeName(FileMeta.Type t) {
@@ -141,6 +156,8 @@ public final class ManifestCodec {
         return "dir";
       case SYMLINK:
         return "symlink";
+      case HARDLINK:
+        return "hardlink";
       default:
         return "other";
     }
@@ -154,8 +171,18 @@ public final class ManifestCodec {
         return FileMeta.Type.DIRECTORY;
       case "symlink":
         return FileMeta.Type.SYMLINK;
+      case "hardlink":
+        return FileMeta.Type.HARDLINK;
       default:
         return FileMeta.Type.OTHER;
+    }
+  }
+
+  private static String bytesField(String field, String base64) throws IOException {
+    try {
+      return FileNames.latin1(Base64.getDecoder().decode(base64));
+    } catch (IllegalArgumentException e) {
+      throw new IOException("A manifest entry's " + field + " is not base64");
     }
   }
 
@@ -338,7 +365,10 @@ public final class ManifestCodec {
       while (r.hasNext()) {
         switch (r.nextName()) {
           case "path":
-            path = r.nextString();
+            path = set(path, FileNames.fromText(r.nextString()), "path");
+            break;
+          case "pathBytes":
+            path = set(path, bytesField("pathBytes", r.nextString()), "path");
             break;
           case "type":
             type = type(r.nextString());
@@ -356,7 +386,10 @@ public final class ManifestCodec {
             mtime = r.nextLong();
             break;
           case "target":
-            target = r.nextString();
+            target = set(target, FileNames.fromText(r.nextString()), "target");
+            break;
+          case "targetBytes":
+            target = set(target, bytesField("targetBytes", r.nextString()), "target");
             break;
           default:
             r.skipValue();
@@ -367,6 +400,13 @@ public final class ManifestCodec {
         throw new IOException("A manifest entry has no path");
       }
       return new EntryRecord(path, type, size, sha, mode, mtime, target);
+    }
+
+    private static String set(@Nullable String previous, String value, String field) throws IOException {
+      if (previous != null) {
+        throw new IOException("A manifest entry has its " + field + " twice");
+      }
+      return value;
     }
 
     private static @Nullable String str(Map<String, Object> f, String key) {

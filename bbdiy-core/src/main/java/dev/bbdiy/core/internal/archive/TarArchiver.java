@@ -11,6 +11,7 @@ import dev.bbdiy.api.spi.BackupContent;
 import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.core.internal.RunLock;
 import dev.bbdiy.core.internal.SecureFiles;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -19,10 +20,12 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,14 +34,20 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Stores backups as {@code <id>.tar.zst} (or {@code .tar.gz}, {@code .tar}) files in a directory, each with a
- * {@code <file>.summary.json} sidecar. Writes go to a hidden {@code .partial} file (0600) that is renamed into
- * place only once complete and forced to disk, so an interrupted run never leaves an archive that looks whole.
- * Archives of Atlassian's scripts in the same directory are listed and can be restored.
+ * {@code <file>.summary.json} sidecar. {@link #store} writes a hidden, owner-only {@code .<file>.pending-<pid>}
+ * file, forced to disk; {@link #commit} writes the sidecar and links the archive into place, never over an
+ * existing one. So an interrupted or unverified run never leaves an archive that is listed. Pending files of
+ * processes that died are removed by the next store. Archives of Atlassian's scripts in the same directory are
+ * listed and can be restored. The store's lock is {@code .bbdiy-store.lock}, an OS file lock.
  */
 public final class TarArchiver implements Archiver {
   private final Path dir;
   private final TarFormat format;
   private final Path tempDir;
+  /** What {@link #store} left for {@link #commit}: the pending file and the sidecar to write. */
+  private final java.util.Map<BackupId, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private record Pending(Path file, byte[] sidecar, StoredBackup stored) {}
 
   public TarArchiver(Path dir, TarFormat format, Path tempDir) {
     this.dir = dir.toAbsolutePath().normalize();
@@ -66,33 +75,60 @@ public final class TarArchiver implements Archiver {
     BackupId id = content.summary().id();
     String name = id.value() + format.compression().extension();
     Path target = dir.resolve(name);
-    Path sidecar = dir.resolve(name + TarFormat.SIDECAR_SUFFIX);
-    Path partial = dir.resolve("." + name + ".partial-" + ProcessHandle.current().pid());
-    boolean sidecarWritten = false;
+    Path partial = dir.resolve("." + name + ".pending-" + ProcessHandle.current().pid());
     try {
       SecureFiles.createPrivateDirectories(dir);
       removeStalePartials();
-      if (find(id).isPresent()) {
+      if (find(id).isPresent() || pending.containsKey(id)) {
         throw BbdiyException.refused("A backup named " + id + " already exists in " + dir + "; not replacing it");
       }
-      TarFormat.Written written;
       FileChannel ch = SecureFiles.createPrivate(partial);
-      written = format.write(Channels.newOutputStream(ch), content, tempDir, ctx);
+      TarFormat.Written written = format.write(Channels.newOutputStream(ch), content, tempDir, ctx);
       try (FileChannel sync = FileChannel.open(partial, StandardOpenOption.WRITE)) {
         sync.force(true);
       }
-      SecureFiles.writeAtomically(sidecar, format.sidecar(written));
-      sidecarWritten = true;
-      publish(partial, target);
-      return new StoredBackup(id, target.toString(), format.formatName(), written.size(), Instant.now(),
-          written.summary());
+      StoredBackup stored = new StoredBackup(id, partial.toString(), format.formatName(), written.size(),
+          Instant.now(), written.summary());
+      pending.put(id, new Pending(partial, format.sidecar(written), new StoredBackup(id, target.toString(),
+          format.formatName(), written.size(), Instant.now(), written.summary())));
+      return stored;
     } catch (IOException | RuntimeException e) {
       deleteQuietly(partial);
-      if (sidecarWritten && !Files.exists(target)) {
-        deleteQuietly(sidecar);
-      }
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "tar: cannot store " + target);
     }
+  }
+
+  @Override
+  public StoredBackup commit(BackupId id) {
+    Pending p = pending.get(id);
+    if (p == null) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "tar: no pending backup " + id + " to publish in " + dir);
+    }
+    Path target = Path.of(p.stored().location());
+    Path sidecar = target.resolveSibling(target.getFileName() + TarFormat.SIDECAR_SUFFIX);
+    try {
+      if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        throw BbdiyException.refused("A backup file " + target + " appeared while this one was written; not"
+            + " replacing it");
+      }
+      // The sidecar first: an archive is never listed without its summary.
+      SecureFiles.writeAtomically(sidecar, p.sidecar());
+      publish(p.file(), target);
+      pending.remove(id);
+      return p.stored();
+    } catch (IOException | RuntimeException e) {
+      if (!Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        deleteQuietly(sidecar);
+      }
+      throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "tar: cannot publish " + target);
+    }
+  }
+
+  @Override
+  public Lock lock(Duration wait, RunContext context) {
+    SecureFiles.requireWritableDirectory(dir, "archive directory");
+    return RunLock.acquireStore(dir.resolve(".bbdiy-store.lock"), "the archive directory " + dir,
+        context.phase().name().toLowerCase(java.util.Locale.ROOT), wait, context.cancellation(), context.progress());
   }
 
   /** Moves the finished file into place without ever replacing an existing one. */
@@ -112,7 +148,7 @@ public final class TarArchiver implements Archiver {
   }
 
   private void removeStalePartials() throws IOException {
-    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, ".*.partial-*")) {
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir, ".*.{partial,pending}-*")) {
       for (Path p : stream) {
         String n = p.getFileName().toString();
         long pid;
@@ -133,7 +169,8 @@ public final class TarArchiver implements Archiver {
   public List<StoredBackup> list() {
     List<StoredBackup> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {
-      return out;
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "The archive directory " + dir + " does not exist: no backup"
+          + " was ever stored there. Check tar.dir (BITBUCKET_BACKUP_ARCHIVE_ROOT).");
     }
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
@@ -167,6 +204,10 @@ public final class TarArchiver implements Archiver {
   }
 
   private Path file(BackupId id) {
+    Pending p = pending.get(id);
+    if (p != null) {
+      return p.file();
+    }
     Optional<StoredBackup> b = find(id);
     if (b.isEmpty()) {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in " + dir + "; 'bbdiy list' shows"
@@ -199,6 +240,11 @@ public final class TarArchiver implements Archiver {
 
   @Override
   public void delete(BackupId id) {
+    Pending p = pending.remove(id);
+    if (p != null) {
+      deleteQuietly(p.file());
+      return;
+    }
     Path file = file(id);
     try {
       Files.delete(file);

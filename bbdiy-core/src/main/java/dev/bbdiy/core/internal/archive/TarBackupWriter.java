@@ -6,6 +6,7 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.core.internal.FileNames;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
@@ -32,8 +33,12 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * is copied, and {@code manifest.json} (summary and every entry) as the last entry. Memory stays constant: the
  * entry list goes to a temporary file until the manifest is written.
  *
- * <p>Entries are POSIX tar (PAX headers for long and non-ASCII names and large numbers), numeric owners only,
- * whole-second modification times, symbolic links as links. Special files are skipped with a warning.
+ * <p>Names are bytes ({@linkplain dev.bbdiy.core.internal.FileNames raw names}), written as they are in the
+ * ustar header and, when longer than 100 bytes, in GNU tar's long name entries (pax headers would have to be
+ * UTF-8); pax headers carry only numbers too large for ustar. Numeric owners only, whole-second modification
+ * times, symbolic links as links, hard links as links to the first name of the file (recorded in the manifest
+ * too). Special files (sockets, pipes, devices) are skipped with a warning. GNU tar extracts the result byte for
+ * byte.
  */
 public final class TarBackupWriter implements Closeable {
   private static final int BUFFER = 1 << 20;
@@ -45,6 +50,7 @@ public final class TarBackupWriter implements Closeable {
   private final ProgressReporter progress;
   private final CancellationSignal cancellation;
   private final AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256", 16, BUFFER);
+  private final HardLinks hardLinks = new HardLinks();
   private final ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
   private long files;
   private long bytes;
@@ -60,10 +66,11 @@ public final class TarBackupWriter implements Closeable {
   public TarBackupWriter(OutputStream out, Path tempDir, ProgressReporter progress, CancellationSignal cancellation)
       throws IOException {
     this.out = out;
-    this.tar = new TarArchiveOutputStream(out, TarConstants.DEFAULT_RCDSIZE * 20, "UTF-8");
-    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+    // ISO-8859-1 maps each character of a raw name to its byte: names reach the archive exactly as they are.
+    this.tar = new TarArchiveOutputStream(out, TarConstants.DEFAULT_RCDSIZE * 20, "ISO-8859-1");
+    tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_GNU);
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-    tar.setAddPaxHeadersForNonAsciiNames(true);
+    tar.setAddPaxHeadersForNonAsciiNames(false);
     Files.createDirectories(tempDir);
     this.entriesFile = Files.createTempFile(tempDir, "entries-", ".bin");
     this.entries = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entriesFile), 1 << 16));
@@ -100,7 +107,7 @@ public final class TarBackupWriter implements Closeable {
         break;
       }
       case SYMLINK: {
-        String target = Files.readSymbolicLink(path).toString();
+        String target = FileNames.raw(Files.readSymbolicLink(path));
         TarArchiveEntry e = entry(rel, TarConstants.LF_SYMLINK, meta, 0120000);
         e.setLinkName(target);
         tar.putArchiveEntry(e);
@@ -111,11 +118,21 @@ public final class TarBackupWriter implements Closeable {
         break;
       }
       default:
-        progress.warning("skipped " + rel + ": not a regular file, directory or symbolic link");
+        progress.warning("skipped " + FileNames.display(rel) + ": not a regular file, directory or symbolic link");
     }
   }
 
   private void addFile(Path path, String rel, FileMeta meta) throws IOException {
+    String first = hardLinks.firstName(meta, rel);
+    if (first != null) {
+      TarArchiveEntry link = entry(rel, TarConstants.LF_LINK, meta, 0100000);
+      link.setLinkName(first);
+      tar.putArchiveEntry(link);
+      tar.closeArchiveEntry();
+      EntryRecord r = new EntryRecord(rel, FileMeta.Type.HARDLINK, 0, null, meta.mode(), meta.mtimeSeconds(), first);
+      sha256.then(() -> record(r));
+      return;
+    }
     TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, meta, 0100000);
     e.setSize(meta.size());
     tar.putArchiveEntry(e);
@@ -153,8 +170,8 @@ public final class TarBackupWriter implements Closeable {
   }
 
   private static BbdiyException changed(String rel, String how) {
-    return new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: " + rel
-        + " " + how + ". Nothing may write to the working directory during a backup.");
+    return new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
+        + FileNames.display(rel) + " " + how + ". Nothing may write to the working directory during a backup.");
   }
 
   private static TarArchiveEntry entry(String name, byte linkFlag, FileMeta meta, int typeBits) {

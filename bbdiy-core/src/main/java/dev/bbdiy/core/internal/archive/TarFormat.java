@@ -119,7 +119,7 @@ public final class TarFormat {
   public static VerifyResult verify(
       BackupId id, InputStream in, Path tempDir, RunContext ctx) throws IOException {
     Instant start = Instant.now();
-    TarBackupReader.Outcome outcome;
+    BackupReading.Outcome outcome;
     try (in) {
       outcome = TarBackupReader.read(in, null, tempDir, ctx.progress(), ctx.cancellation());
     }
@@ -139,11 +139,15 @@ public final class TarFormat {
    */
   public static ExtractResult extract(
       BackupId id, InputStream in, ExtractionPlan plan, Path tempDir, RunContext ctx) throws IOException {
-    TarBackupReader.Outcome outcome;
+    BackupReading.Outcome outcome;
     try (in) {
       outcome = TarBackupReader.read(in, plan, tempDir, ctx.progress(), ctx.cancellation());
     }
-    if (!outcome.intact() || outcome.summary() != null && !outcome.verified()) {
+    if (outcome.summary() != null && !outcome.summary().id().equals(id)) {
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The archive of backup " + id + " holds the manifest of"
+          + " backup " + outcome.summary().id() + ": it was renamed or replaced. Restore another backup.");
+    }
+    if (!BackupReading.intact(outcome)) {
       throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + id + " failed verification while it"
           + " was restored: " + String.join("; ", outcome.problems().subList(0,
               Math.min(5, outcome.problems().size())))

@@ -1,6 +1,7 @@
 package dev.bbdiy.core.internal.archive;
 
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.core.internal.FileNames;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -13,16 +14,34 @@ import java.util.List;
 
 /**
  * Walks a backup tree in the one canonical order every part of bbdiy uses (tar writing, directory stores,
- * verification, manifests): depth first, a directory before its children, children sorted by name. Only the
- * given roots, their contents and their ancestors are visited.
+ * verification, manifests): depth first, a directory before its children, children sorted by name bytes. Only
+ * the given roots, their contents and their ancestors are visited.
+ *
+ * <p>Relative paths are {@linkplain FileNames raw names}, and the paths handed to visitors carry the exact bytes
+ * the directory listing gave: a name that is not valid in any encoding is walked like any other.
  */
 public final class TreeWalker {
-  /** Compares relative paths ({@code a/b/c}) in canonical walk order: component by component. */
+  /** Compares raw relative paths ({@code a/b/c}) in canonical walk order: component by component, bytes unsigned. */
   public static final Comparator<String> ORDER = TreeWalker::compare;
+
+  /**
+   * The order of manifests of format 1, whose writer compared names as Java strings (UTF-16 code units). Differs
+   * from {@link #ORDER} only between characters above U+FFFF and those from U+E000 to U+FFFF.
+   */
+  public static final Comparator<String> LEGACY_ORDER =
+      Comparator.comparing((String raw) -> {
+        String text = FileNames.utf8(raw);
+        return text == null ? raw : text;
+      }, TreeWalker::compare);
+
+  /** Returns the order of entries in a manifest of {@code formatVersion}. */
+  public static Comparator<String> order(int formatVersion) {
+    return formatVersion <= 1 ? LEGACY_ORDER : ORDER;
+  }
 
   /** Receives the entries of a walk. */
   public interface Visitor {
-    /** Visits one entry. {@code relative} uses '/' and has no leading or trailing slash. */
+    /** Visits one entry. {@code relative} is a raw name, uses '/' and has no leading or trailing slash. */
     void visit(Path path, String relative, FileMeta meta) throws IOException;
   }
 
@@ -98,7 +117,7 @@ public final class TreeWalker {
     List<Entry> out = new ArrayList<>();
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
-        out.add(new Entry(p.getFileName().toString(), p));
+        out.add(new Entry(FileNames.rawFileName(p), p));
       }
     } catch (NoSuchFileException e) {
       return out;

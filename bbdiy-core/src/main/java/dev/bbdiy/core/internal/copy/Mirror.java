@@ -4,6 +4,7 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.core.internal.FileNames;
 import dev.bbdiy.core.internal.SecureFiles;
 import dev.bbdiy.core.internal.archive.FileMeta;
 import dev.bbdiy.core.internal.archive.TreeWalker;
@@ -15,7 +16,6 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -167,7 +167,7 @@ final class Mirror {
       }
       try (DirectoryStream<Path> existing = Files.newDirectoryStream(dst)) {
         for (Path p : existing) {
-          String name = p.getFileName().toString();
+          String name = FileNames.rawFileName(p);
           if (java.util.Collections.binarySearch(names, name) < 0) {
             delete(p);
             touched = true;
@@ -175,7 +175,7 @@ final class Mirror {
         }
       }
       for (Child c : children) {
-        Path d = dst.resolve(c.name);
+        Path d = dst.resolve(c.path.getFileName());
         FileMeta dm = statOrNull(d);
         touched |= apply(c, d, dm, false);
         if (c.meta.type() == FileMeta.Type.DIRECTORY) {
@@ -199,7 +199,7 @@ final class Mirror {
         if (old.peek() != null && old.peek().path.equals(c.rel)) {
           before = old.next();
         }
-        Path d = dst.resolve(c.name);
+        Path d = dst.resolve(c.path.getFileName());
         boolean unchanged = before != null && before.matches(c.meta) && !racy(before);
         if (!unchanged) {
           touched |= apply(c, d, statOrNull(d), true);
@@ -232,7 +232,7 @@ final class Mirror {
     }
 
     private boolean deleteEntry(IndexEntry gone) throws IOException {
-      Path d = target.resolve(gone.path);
+      Path d = FileNames.resolve(target, gone.path);
       boolean existed = Files.exists(d, LinkOption.NOFOLLOW_LINKS);
       if (existed) {
         delete(d);
@@ -321,12 +321,16 @@ final class Mirror {
 
   private record Child(String name, String rel, Path path, FileMeta meta) {}
 
-  /** Returns the source's children, sorted by name, without excluded and vanished entries. */
+  /**
+   * Returns the source's children, sorted by name bytes, without excluded and vanished entries. Names are raw
+   * ({@link FileNames}): a child's path keeps the bytes the listing gave, and copies are made at {@code
+   * dst.resolve(child.getFileName())}, never through a string.
+   */
   private List<Child> sourceChildren(Path dir, String rel) throws IOException {
     List<Child> out = new ArrayList<>();
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
-        String name = p.getFileName().toString();
+        String name = FileNames.rawFileName(p);
         String childRel = rel.isEmpty() ? name : rel + "/" + name;
         FileMeta meta = statOrNull(p);
         if (meta == null || excludes.excluded(childRel, meta.type() == FileMeta.Type.DIRECTORY)) {
@@ -388,7 +392,7 @@ final class Mirror {
   }
 
   private static void writeDirFix(DataOutputStream fixes, Path dir, FileMeta meta) throws IOException {
-    byte[] p = dir.toString().getBytes(StandardCharsets.UTF_8);
+    byte[] p = FileNames.bytes(dir);
     fixes.writeInt(p.length);
     fixes.write(p);
     fixes.writeInt(meta.mode());
@@ -407,7 +411,7 @@ final class Mirror {
         } catch (EOFException e) {
           return;
         }
-        Path dir = Path.of(new String(in.readNBytes(len), StandardCharsets.UTF_8));
+        Path dir = FileNames.path(FileNames.latin1(in.readNBytes(len)));
         int mode = in.readInt();
         long mtime = in.readLong();
         int uid = in.readInt();
@@ -601,7 +605,7 @@ final class Mirror {
     }
 
     static void write(DataOutputStream out, String path, FileMeta m) throws IOException {
-      byte[] p = path.getBytes(StandardCharsets.UTF_8);
+      byte[] p = FileNames.toBytes(path);
       out.writeInt(p.length);
       out.write(p);
       out.writeChar(m.type().code());
@@ -621,7 +625,7 @@ final class Mirror {
       } catch (EOFException e) {
         return null;
       }
-      String path = new String(in.readNBytes(len), StandardCharsets.UTF_8);
+      String path = FileNames.latin1(in.readNBytes(len));
       return new IndexEntry(path, in.readChar(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
           in.readInt(), in.readInt(), in.readInt());
     }
