@@ -444,7 +444,11 @@ public final class FakeBitbucketServer implements AutoCloseable {
     }
   }
 
-  private static Endpoint endpoint(String method, String path) {
+  /**
+   * Returns the call a request is, from its method and its path below the context path ({@code /system/maintenance}
+   * already mapped to {@code /mvc/maintenance}).
+   */
+  static Endpoint endpoint(String method, String path) {
     switch (path) {
       case "/mvc/maintenance/lock":
         return method.equals("DELETE") ? Endpoint.UNLOCK : Endpoint.LOCK;
