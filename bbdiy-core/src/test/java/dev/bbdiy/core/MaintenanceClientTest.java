@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -555,6 +556,25 @@ class MaintenanceClientTest {
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
           .hasMessageContaining("unlock token is incorrect");
     }
+
+    @Test
+    void a_token_refused_while_locked_is_not_advised_again_but_what_to_do_is() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = client.adopt(TOKEN);
+      server.enqueue(json(409, "{\"errorTexts\":[\"The provided unlock token is incorrect.\"]}"));
+      server.enqueue(json(200, "{\"state\":\"MAINTENANCE\"}"));
+
+      assertThatThrownBy(() -> client.unlock(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("not with this unlock token")
+          .hasMessageContaining("The provided unlock token is incorrect.")
+          .hasMessageContaining("bbdiy status")
+          .hasMessageContaining("bbdiy unlock --recover")
+          .hasMessageContaining(server.url("/").toString().replaceAll("/$", "") + "/admin")
+          .hasMessageNotContaining("--token " + TOKEN)
+          .hasMessageNotContaining("token=" + TOKEN);
+      assertThat(server.getRequestCount()).as("one refusal is enough").isEqualTo(2);
+    }
   }
 
   @Nested
@@ -632,6 +652,27 @@ class MaintenanceClientTest {
     }
 
     @Test
+    void credentials_in_the_url_are_refused_without_echoing_them() {
+      for (String url : List.of("https://backup:" + PASSWORD + "@bitbucket.example.com",
+          "https://backup:" + PASSWORD + "@bitbucket.example.com/bitbucket?x=1",
+          "https://backup@bitbucket.example.com",
+          "htps://backup:" + PASSWORD + "@bitbucket.example.com",
+          "https://backup:s3/cret-" + PASSWORD + "@bitbucket.example.com")) {
+        assertThatThrownBy(() -> MaintenanceClient.builder(url))
+            .as(url)
+            .isInstanceOfSatisfying(BbdiyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+            .hasMessageContaining("bitbucket.url")
+            .hasMessageNotContaining(PASSWORD)
+            .hasMessageNotContaining("cret-");
+      }
+      assertThatThrownBy(() -> MaintenanceClient.builder("https://backup:" + PASSWORD + "@bitbucket.example.com"))
+          .hasMessageContaining("bitbucket.user")
+          .hasMessageContaining("bitbucket.password.file")
+          .hasMessageContaining("https://***@bitbucket.example.com");
+    }
+
+    @Test
     void to_string_never_shows_the_password() {
       assertThat(client().toString()).doesNotContain(PASSWORD);
     }
@@ -663,6 +704,23 @@ class MaintenanceClientTest {
       Files.writeString(bundle, ca.certificatePem(), StandardCharsets.US_ASCII);
       MaintenanceClient trusting = client(url).newBuilder().trustedCertificates(bundle).build();
       assertThat(trusting.applicationProperties().version()).isEqualTo("9.4.0");
+    }
+
+    @Test
+    void an_untrusted_certificate_fails_the_unlock_at_once_with_the_hint() {
+      HeldCertificate selfSigned = new HeldCertificate.Builder().commonName("Self-signed")
+          .addSubjectAlternativeName(server.getHostName()).build();
+      server.useHttps(new HandshakeCertificates.Builder().heldCertificate(selfSigned).build().sslSocketFactory());
+      MaintenanceClient client = client(server.url("/").toString()).newBuilder()
+          .unlockRetryBudget(Duration.ofSeconds(20)).build();
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.unlock(client.adopt(TOKEN)))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("bitbucket.ca-certificates");
+
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not retried for the unlock budget")
+          .isLessThan(Duration.ofSeconds(3));
     }
 
     @Test
