@@ -150,7 +150,8 @@ class HungBitbucketTest {
       assertThat(server.isLocked()).isTrue();
       if (c.endpoint() == Endpoint.UNLOCK) {
         assertThat(failure).hasMessageContaining("bbdiy unlock --recover").hasMessageContaining("curl -X DELETE");
-        RecoveryResult recovered = BackupEngine.recover(temp.resolve("work"), client(server.url()));
+        proxy.passThrough();
+        RecoveryResult recovered = BackupEngine.recover(temp.resolve("work"), client(proxy.url()));
         assertThat(recovered.released()).isTrue();
       } else {
         assertThat(failure).hasMessageContaining("restart");

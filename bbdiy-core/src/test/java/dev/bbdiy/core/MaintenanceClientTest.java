@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.core.internal.Cancellation;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -574,6 +575,132 @@ class MaintenanceClientTest {
           .hasMessageNotContaining("--token " + TOKEN)
           .hasMessageNotContaining("token=" + TOKEN);
       assertThat(server.getRequestCount()).as("one refusal is enough").isEqualTo(2);
+    }
+  }
+
+  @Nested
+  class Limits {
+    private MockResponse hang() {
+      return new MockResponse.Builder().code(200).body("{}").headersDelay(10, TimeUnit.SECONDS).build();
+    }
+
+    private Duration since(long start) {
+      return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    @Test
+    void a_limited_view_cuts_a_hanging_call_at_the_time_left() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(300), Cancellation.never()).status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE))
+          .hasMessageContaining("did not answer within")
+          .hasMessageContaining("all the time this step had left");
+
+      assertThat(since(start)).isLessThan(Duration.ofMillis(1000));
+    }
+
+    @Test
+    void cancelling_aborts_the_call_in_flight_at_once() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      Cancellation cancellation = new Cancellation();
+      MaintenanceClient view = client.limitedTo(Duration.ofSeconds(30), cancellation);
+      Thread canceller = new Thread(() -> {
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          return;
+        }
+        cancellation.cancel("the watchdog fired");
+      });
+      long start = System.nanoTime();
+      canceller.start();
+
+      assertThatThrownBy(() -> view.status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERRUPTED))
+          .hasMessageContaining("the watchdog fired");
+
+      assertThat(since(start)).isLessThan(Duration.ofMillis(1500));
+      canceller.join();
+    }
+
+    @Test
+    void no_retry_is_started_that_cannot_end_in_time() throws Exception {
+      MaintenanceClient client = client().newBuilder()
+          .retries(5, Duration.ofMillis(400), Duration.ofMillis(400)).build();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(code(503));
+      server.enqueue(json(200, "{\"db-state\":\"DRAINED\",\"scm-state\":\"DRAINED\"}"));
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(300), Cancellation.never()).status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
+
+      assertThat(since(start)).isLessThan(Duration.ofMillis(300));
+      assertThat(server.getRequestCount()).as("the lock and one status read").isEqualTo(2);
+    }
+
+    @Test
+    void progress_reports_take_a_quarter_of_the_time_left_at_most() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(2000), Cancellation.never())
+          .reportProgress(lock, 50))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
+
+      assertThat(since(start)).isLessThan(Duration.ofMillis(900));
+    }
+
+    @Test
+    void the_unlock_is_neither_limited_nor_aborted() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      Cancellation cancelled = new Cancellation();
+      cancelled.cancel("the watchdog fired");
+      server.enqueue(code(202));
+
+      client.limitedTo(Duration.ofMillis(1), cancelled).unlock(lock);
+
+      assertThat(lock.isReleased()).isTrue();
+    }
+
+    @Test
+    void an_unlock_that_hangs_ends_with_its_budget_and_asks_bitbucket() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(new MockResponse.Builder().code(202).headersDelay(10, TimeUnit.SECONDS).build());
+      server.enqueue(json(200, "{\"state\":\"MAINTENANCE\"}"));
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.unlock(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("bbdiy unlock --token " + TOKEN);
+
+      assertThat(since(start)).as("the unlock budget is 300 ms, the call timeout 5 s")
+          .isLessThan(Duration.ofMillis(1500));
+    }
+
+    @Test
+    void an_unanswered_unlock_that_took_effect_is_a_release() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(new MockResponse.Builder().code(202).headersDelay(10, TimeUnit.SECONDS).build());
+      server.enqueue(json(200, "{\"state\":\"RUNNING\"}"));
+
+      client.unlock(lock);
+
+      assertThat(lock.isReleased()).isTrue();
     }
   }
 
