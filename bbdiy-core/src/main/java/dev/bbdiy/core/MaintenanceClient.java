@@ -228,11 +228,13 @@ public final class MaintenanceClient {
     for (int attempt = 1; attempt <= maxAttempts; attempt++) {
       Request request = post(url("mvc/maintenance/lock"), null);
       Exchange ex;
+      boolean unanswered = false;
       try {
         ex = execute(request, limit, true);
       } catch (IOException e) {
         last = unreachable("lock", e);
         ex = null;
+        unanswered = mayHaveArrived(e);
       }
       if (ex != null && ex.success()) {
         String token;
@@ -269,6 +271,16 @@ public final class MaintenanceClient {
                 + " was lost, or by someone else. Check " + baseUrl() + "/admin before retrying; if no one else"
                 + " is running a backup, restarting Bitbucket releases the lock.",
             ex == null ? -1 : ex.code, last);
+      }
+      if (state == null && unanswered) {
+        // A request sent but never answered may have locked Bitbucket: saying "unavailable" would leave it
+        // locked with no one told to look.
+        throw new BitbucketException(ErrorCode.LEFT_LOCKED,
+            "The lock request to " + baseUrl() + " got no answer (" + messageOf(last) + "), and Bitbucket's state"
+                + " cannot be read either: it may now be locked by this request, whose unlock token was lost. Check "
+                + baseUrl() + "/admin (or 'bbdiy status') once it answers; if it is locked and no one else is"
+                + " running a backup, restarting Bitbucket releases the lock.",
+            -1, last);
       }
       throwIfAborted("lock Bitbucket", last);
       if (state == null || attempt == maxAttempts || isPermanent(last) || !fits(backoff(attempt), limit)) {
@@ -962,6 +974,16 @@ public final class MaintenanceClient {
       handshake |= t instanceof javax.net.ssl.SSLHandshakeException;
     }
     return handshake;
+  }
+
+  /**
+   * Returns whether a request that failed with {@code e} may have reached Bitbucket: anything but a failure to
+   * connect at all (refused, unknown host, no route, a TLS handshake that failed).
+   */
+  private static boolean mayHaveArrived(IOException e) {
+    return !(e instanceof java.net.ConnectException || e instanceof java.net.UnknownHostException
+        || e instanceof java.net.NoRouteToHostException || isPermanent(e)
+        || e instanceof TimedOut && ((TimedOut) e).nanos == 0);
   }
 
   /** Bitbucket is locked, and refuses this token: someone else's lock, which no retry with this token releases. */

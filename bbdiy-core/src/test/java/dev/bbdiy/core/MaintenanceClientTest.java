@@ -194,6 +194,27 @@ class MaintenanceClientTest {
     }
 
     @Test
+    void an_unanswered_lock_with_bitbucket_silent_may_have_locked_it() {
+      MaintenanceClient client = client().newBuilder().callTimeout(Duration.ofMillis(500)).build();
+      server.enqueue(new MockResponse.Builder().code(202).body(lockBody()).headersDelay(10, TimeUnit.SECONDS)
+          .build());
+      server.enqueue(new MockResponse.Builder().code(200).body("{\"state\":\"MAINTENANCE\"}")
+          .headersDelay(10, TimeUnit.SECONDS).build());
+
+      assertThatThrownBy(client::lock)
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("restarting Bitbucket");
+      assertThat(server.getRequestCount()).as("the lock and one status check, no second lock").isEqualTo(2);
+    }
+
+    @Test
+    void a_lock_that_cannot_even_connect_is_unavailable() {
+      assertThatThrownBy(() -> client("http://127.0.0.1:1/").lock())
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
+    }
+
+    @Test
     void needs_credentials() {
       MaintenanceClient anonymous = MaintenanceClient.builder(server.url("/").toString()).build();
 
