@@ -2,6 +2,7 @@ package dev.bbdiy.cli;
 
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -72,7 +73,8 @@ abstract class BaseCommand implements Callable<Integer> {
 
   EngineFactory factory() {
     EngineFactory f = new EngineFactory(config());
-    f.url().ifPresent(output::prefix);
+    // The URL as the client uses it, checked first: never a password someone wrote into it.
+    f.url().ifPresent(url -> output.prefix(MaintenanceClient.checkedBaseUrl(url)));
     return f;
   }
 

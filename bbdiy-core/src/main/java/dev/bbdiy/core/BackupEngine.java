@@ -34,6 +34,7 @@ import dev.bbdiy.core.internal.Cancellation;
 import dev.bbdiy.core.internal.EngineContexts;
 import dev.bbdiy.core.internal.EventSink;
 import dev.bbdiy.core.internal.GitLockFiles;
+import dev.bbdiy.core.internal.LockSession;
 import dev.bbdiy.core.internal.LockStateFile;
 import dev.bbdiy.core.internal.Ownership;
 import dev.bbdiy.core.internal.Parallel;
@@ -54,9 +55,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -613,129 +611,27 @@ public final class BackupEngine {
   private record LockedCapture(Instant consistentAt, Duration lockWindow, @Nullable Duration drainedWindow) {}
 
   private LockedCapture lockedCapture(Run run, List<Source> sources, Map<String, CaptureHandle> handles) {
-    MaintenanceClient bitbucket = Objects.requireNonNull(client);
-    EventSink events = run.events;
-    LockStateFile state = new LockStateFile(stateDir);
-    AtomicReference<MaintenanceLock> lockRef = new AtomicReference<>();
-    AtomicReference<ExternalBackup> taskRef = new AtomicReference<>();
-    AtomicReference<Instant> drainedAt = new AtomicReference<>();
-    AtomicReference<Instant> consistentAt = new AtomicReference<>();
-    RuntimeException failure = null;
-    ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "bbdiy-lock-watchdog");
-      t.setDaemon(true);
-      return t;
-    });
-    try {
-      try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-        events.phase(Phase.LOCK, () -> {
-          run.cancellation.throwIfCancelled();
-          state.locking(bitbucket.baseUrl(), run.id.value());
-          MaintenanceLock lock = bitbucket.lock();
-          lockRef.set(lock);
-          state.locked(bitbucket.baseUrl(), run.id.value(), lock.unlockToken());
-          events.emit(new BackupEvent.Locked(clock.instant(), lock.owner()));
-          ScheduledFuture<?> ignoredFuture = watchdog.schedule(() -> run.cancellation.cancel(
-              "the lock window reached its limit of " + maxLockWindow + " (bitbucket.max-lock-window)"),
-              maxLockWindow.toMillis(), TimeUnit.MILLISECONDS);
-          ExternalBackup task = bitbucket.startExternalBackup(lock);
-          taskRef.set(task);
-          state.taskStarted(bitbucket.baseUrl(), run.id.value(), lock.unlockToken(), task.cancelToken());
-          Instant taskStart = clock.instant();
-          AtomicReference<String> lastMessage = new AtomicReference<>("");
-          bitbucket.awaitDrained(lock, drainTimeout, status -> {
-            String message = status.task() == null ? "waiting for Bitbucket to drain" : status.task().message();
-            if (!message.equals(lastMessage.getAndSet(message))) {
-              events.progress("bitbucket", message, -1, -1, "");
-            }
-          });
-          Instant now = clock.instant();
-          drainedAt.set(now);
-          events.emit(new BackupEvent.Drained(now, Duration.between(taskStart, now)));
-        });
-        consistentAt.set(clock.instant());
-        int n = sources.size();
-        AtomicInteger captured = new AtomicInteger();
-        events.phase(Phase.CAPTURE, () -> handles.putAll(parallel(run, Phase.CAPTURE, sources, (s, ctx) -> {
-          CaptureHandle h = s.source().capture(ctx);
-          int done = captured.incrementAndGet();
-          if (done == n) {
-            return h; // the last one: 100% follows at once, no round trip needed while locked
-          }
-          int pct = 100 * done / (n + 1);
-          try {
-            bitbucket.reportProgress(lockRef.get(), pct);
-          } catch (BbdiyException e) {
-            events.warning("bitbucket", "progress " + pct + "% not reported (" + e.getMessage() + "); continuing");
-          }
-          return h;
-        })));
-      }
+    LockSession session = LockSession.open(Objects.requireNonNull(client), new LockStateFile(stateDir),
+        run.id.value(), run.cancellation, run.events, drainTimeout, maxLockWindow);
+    Instant consistentAt;
+    try (session) {
+      consistentAt = clock.instant();
+      int n = sources.size();
+      AtomicInteger captured = new AtomicInteger();
+      run.events.phase(Phase.CAPTURE, () -> handles.putAll(parallel(run, Phase.CAPTURE, sources, (s, ctx) -> {
+        CaptureHandle h = s.source().capture(ctx);
+        int done = captured.incrementAndGet();
+        if (done < n) {
+          // The last one reports nothing: 100% follows at once, no round trip needed while locked.
+          session.reportProgress(100 * done / (n + 1));
+        }
+        return h;
+      })));
+      session.captured();
     } catch (RuntimeException e) {
-      failure = e;
-    } finally {
-      watchdog.shutdownNow();
+      throw session.outcome(e);
     }
-
-    // Unlock: on every path, not interruptible.
-    MaintenanceLock lock = lockRef.get();
-    BbdiyException unlockFailure = null;
-    Duration lockWindow = null;
-    Duration drainedWindow = null;
-    if (lock == null) {
-      if (!(failure instanceof BbdiyException && ((BbdiyException) failure).code() == ErrorCode.LEFT_LOCKED)) {
-        state.clear();
-      }
-      throw failure == null ? new IllegalStateException("no lock and no failure") : failure;
-    }
-    Instant unlockStart = events.startPhase(Phase.UNLOCK);
-    Instant drainedEnd = null;
-    if (failure == null) {
-      try {
-        bitbucket.reportProgress(lock, 100);
-        drainedEnd = clock.instant();
-      } catch (BbdiyException e) {
-        events.warning("bitbucket", "could not report 100% (" + e.getMessage() + "); unlocking anyway: the"
-            + " capture is complete");
-      }
-    } else if (taskRef.get() != null) {
-      try {
-        bitbucket.cancel(taskRef.get());
-      } catch (BbdiyException e) {
-        events.warning("bitbucket", "could not cancel Bitbucket's backup task (" + e.getMessage()
-            + "); unlocking, which ends it");
-      }
-    }
-    boolean released = false;
-    try {
-      bitbucket.unlock(lock);
-      released = true;
-    } catch (BbdiyException e) {
-      unlockFailure = e;
-    }
-    Instant unlocked = clock.instant();
-    lockWindow = Duration.between(lock.requestedAt(), unlocked);
-    if (drainedAt.get() != null) {
-      drainedWindow = Duration.between(drainedAt.get(), drainedEnd == null ? unlocked : drainedEnd);
-    }
-    events.emit(new BackupEvent.Unlocked(unlocked, lockWindow, released));
-    events.finishPhase(Phase.UNLOCK, unlockStart, released ? null : "the unlock failed");
-    if (released) {
-      state.clear();
-    }
-    if (unlockFailure != null) {
-      BbdiyException left = new BbdiyException(ErrorCode.LEFT_LOCKED, unlockFailure.getMessage()
-          + "\nThe unlock token is also kept in " + state.path() + "; 'bbdiy unlock --recover' uses it.",
-          unlockFailure);
-      if (failure != null) {
-        left.addSuppressed(failure);
-      }
-      throw left;
-    }
-    if (failure != null) {
-      throw failure;
-    }
-    return new LockedCapture(Objects.requireNonNull(consistentAt.get()), lockWindow, drainedWindow);
+    return new LockedCapture(consistentAt, session.lockWindow(), session.drainedWindow());
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ package dev.bbdiy.core;
 
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.core.internal.JsonObject;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -40,10 +42,17 @@ import org.slf4j.LoggerFactory;
 /**
  * A typed client of Bitbucket's maintenance REST API: one method per call of the DIY Backup protocol.
  *
- * <p>Calls that can safely be repeated ({@link #status}, {@link #reportProgress}, {@link #unlock}, {@link
- * #cancel}, the read-only calls) are retried on connection failures and 5xx answers with capped exponential
- * backoff. {@link #lock()} is never repeated blindly: when its outcome is unknown the client asks Bitbucket's
- * {@code /status} whether the system is locked before doing anything else.
+ * <p>Calls that can safely be repeated ({@link #status}, {@link #unlock}, {@link #cancel}, the read-only calls)
+ * are retried on connection failures and 5xx answers with capped exponential backoff; TLS handshake and
+ * certificate failures are not retried, since repeating them cannot help. {@link #lock()} is never repeated
+ * blindly: when its outcome is unknown the client asks Bitbucket's {@code /status} whether the system is locked
+ * before doing anything else. {@link #reportProgress} is best effort: it never takes more than two seconds.
+ *
+ * <p>While Bitbucket is locked, time is downtime. {@link #limitedTo} returns a view of the client whose calls all
+ * end within a budget, whatever Bitbucket does: each call's timeout is the smaller of the call timeout and the
+ * time left, no retry is started that cannot end in time, and a call in flight is aborted at once when a
+ * cancellation signal fires (a thread interrupt does not stop a blocking socket read; the view closes the
+ * socket).
  *
  * <p>Redirects are never followed: a redirect to {@code /login} is an authentication failure. HTTPS certificates
  * are always verified; {@link Builder#trustedCertificates(Path)} adds a private CA. Passwords never appear in
@@ -59,6 +68,12 @@ public final class MaintenanceClient {
   private static final Pattern TITLE = Pattern.compile("<title>([^<]*)</title>", Pattern.CASE_INSENSITIVE);
   private static final Duration FAST_POLL = Duration.ofMillis(25);
   private static final Duration FAST_POLL_PERIOD = Duration.ofSeconds(2);
+  /** The most a progress report may take, retries included: it is best effort and made while locked. */
+  private static final Duration PROGRESS_BUDGET = Duration.ofSeconds(2);
+  /** The timeout of the {@code /status} check that decides whether an unanswered lock or unlock took effect. */
+  private static final Duration HEALTH_TIMEOUT = Duration.ofSeconds(5);
+  /** Less time left than this is not worth another attempt. */
+  private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final HttpUrl baseUrl;
   private final @Nullable String username;
@@ -73,6 +88,10 @@ public final class MaintenanceClient {
   private final Duration pollInterval;
   private final Clock clock;
   private final OkHttpClient http;
+  /** When every call of this view must have ended; {@link Deadline#NONE} for the unlimited client. */
+  private final Deadline limit;
+  /** Aborts the calls of this view in flight; {@code null} for the unlimited client. */
+  private final @Nullable CancellationSignal abortOn;
 
   private MaintenanceClient(Builder b) {
     this.baseUrl = b.baseUrl;
@@ -101,6 +120,26 @@ public final class MaintenanceClient {
       http.sslSocketFactory(certs.sslSocketFactory(), certs.trustManager());
     }
     this.http = http.build();
+    this.limit = Deadline.NONE;
+    this.abortOn = null;
+  }
+
+  private MaintenanceClient(MaintenanceClient base, Deadline limit, CancellationSignal abortOn) {
+    this.baseUrl = base.baseUrl;
+    this.username = base.username;
+    this.password = base.password;
+    this.trustedCertificates = base.trustedCertificates;
+    this.connectTimeout = base.connectTimeout;
+    this.callTimeout = base.callTimeout;
+    this.maxAttempts = base.maxAttempts;
+    this.initialBackoff = base.initialBackoff;
+    this.maxBackoff = base.maxBackoff;
+    this.unlockRetryBudget = base.unlockRetryBudget;
+    this.pollInterval = base.pollInterval;
+    this.clock = base.clock;
+    this.http = base.http;
+    this.limit = limit;
+    this.abortOn = abortOn;
   }
 
   /**
@@ -111,7 +150,36 @@ public final class MaintenanceClient {
     return new Builder(baseUrl);
   }
 
-  /** Returns a builder initialised with this client's settings. */
+  /**
+   * Returns a view of this client for calls made while Bitbucket is locked: every call made through it ends within
+   * {@code budget} from now. Each call's timeout is the smaller of the call timeout and the time left, a retry that
+   * cannot start in time is not attempted, {@link #awaitDrained} stops polling at the earlier of its own timeout
+   * and this limit, and when {@code abortOn} fires, the call in flight is aborted at once (its connection closed)
+   * and the view's calls fail with {@link ErrorCode#INTERRUPTED}.
+   *
+   * <p>{@link #unlock} is the exception: it is neither limited nor aborted, and keeps its own retry budget ({@link
+   * Builder#unlockRetryBudget}), because releasing the lock is what the limit is for. The view shares this
+   * client's connections; a limit on a view replaces the view's limit.
+   */
+  public MaintenanceClient limitedTo(Duration budget, CancellationSignal abortOn) {
+    Objects.requireNonNull(budget, "budget");
+    Objects.requireNonNull(abortOn, "abortOn");
+    return new MaintenanceClient(this, Deadline.in(budget), abortOn);
+  }
+
+  /**
+   * Returns {@code baseUrl} as a client of it would show it (without trailing slash), after the checks {@link
+   * #builder} makes: for whoever shows the URL before a client exists.
+   *
+   * @throws BbdiyException {@link ErrorCode#CONFIGURATION} for a URL a client refuses, such as one with a user name
+   *     or password in it; the message never shows them
+   */
+  public static String checkedBaseUrl(String baseUrl) {
+    String s = new Builder(baseUrl).baseUrl.toString();
+    return s.endsWith("/") ? s.substring(0, s.length() - 1) : s;
+  }
+
+  /** Returns a builder initialised with this client's settings, without the limit of a {@link #limitedTo} view. */
   public Builder newBuilder() {
     Builder b = new Builder(baseUrl.toString());
     b.username = username;
@@ -160,11 +228,13 @@ public final class MaintenanceClient {
     for (int attempt = 1; attempt <= maxAttempts; attempt++) {
       Request request = post(url("mvc/maintenance/lock"), null);
       Exchange ex;
+      boolean unanswered = false;
       try {
-        ex = execute(request);
+        ex = execute(request, limit, true);
       } catch (IOException e) {
         last = unreachable("lock", e);
         ex = null;
+        unanswered = mayHaveArrived(e);
       }
       if (ex != null && ex.success()) {
         String token;
@@ -202,10 +272,21 @@ public final class MaintenanceClient {
                 + " is running a backup, restarting Bitbucket releases the lock.",
             ex == null ? -1 : ex.code, last);
       }
-      if (state == null || attempt == maxAttempts) {
+      if (state == null && unanswered) {
+        // A request sent but never answered may have locked Bitbucket: saying "unavailable" would leave it
+        // locked with no one told to look.
+        throw new BitbucketException(ErrorCode.LEFT_LOCKED,
+            "The lock request to " + baseUrl() + " got no answer (" + messageOf(last) + "), and Bitbucket's state"
+                + " cannot be read either: it may now be locked by this request, whose unlock token was lost. Check "
+                + baseUrl() + "/admin (or 'bbdiy status') once it answers; if it is locked and no one else is"
+                + " running a backup, restarting Bitbucket releases the lock.",
+            -1, last);
+      }
+      throwIfAborted("lock Bitbucket", last);
+      if (state == null || attempt == maxAttempts || isPermanent(last) || !fits(backoff(attempt), limit)) {
         break;
       }
-      sleep(backoff(attempt));
+      pause(backoff(attempt), "lock Bitbucket");
     }
     throw Objects.requireNonNull(last);
   }
@@ -233,7 +314,7 @@ public final class MaintenanceClient {
     requireCredentials("start an external backup");
     HttpUrl url = url("mvc/admin/backups").newBuilder().addQueryParameter("external", "true").build();
     // Not idempotent: a second start would be refused as "other maintenance in progress".
-    Exchange ex = once("start the external backup", withToken(post(url, "{}"), lock));
+    Exchange ex = once("start the external backup", withToken(post(url, "{}"), lock), limit);
     if (!ex.success()) {
       throw failure("start the external backup", ex, Call.START);
     }
@@ -247,8 +328,12 @@ public final class MaintenanceClient {
 
   /** Returns the maintenance status ({@code GET /mvc/maintenance}). Retried on transient failures. */
   public MaintenanceStatus status(MaintenanceLock lock) {
+    return status(lock, limit);
+  }
+
+  private MaintenanceStatus status(MaintenanceLock lock, Deadline deadline) {
     Request request = withToken(get(url("mvc/maintenance")), lock);
-    Exchange ex = retried("read the maintenance status", request, maxAttempts);
+    Exchange ex = retried("read the maintenance status", request, maxAttempts, deadline);
     if (ex.code == 404) {
       return MaintenanceStatus.none();
     }
@@ -269,23 +354,41 @@ public final class MaintenanceClient {
 
   /**
    * Polls the status until both latches report {@code DRAINED}: every 25 ms for two seconds, then slowing down
-   * (by half each time) to the configured poll interval. Unknown latch states count as not drained.
+   * (by half each time) to the configured poll interval. Unknown latch states count as not drained. Every status
+   * read ends by the deadline: one that gets no answer in time ends the wait as a drain timeout.
    *
    * @param onStatus receives every status read, for progress messages
    * @throws BitbucketException {@link ErrorCode#BACKUP_TASK_FAILED} as soon as the task leaves {@code
    *     RUNNING}; {@link ErrorCode#DRAIN_TIMEOUT} at the deadline; {@link ErrorCode#INTERRUPTED} if the thread
-   *     is interrupted
+   *     is interrupted or the view's cancellation fires
    */
   public MaintenanceStatus awaitDrained(
       MaintenanceLock lock, Duration timeout, Consumer<MaintenanceStatus> onStatus) {
-    Instant start = clock.instant();
-    Instant deadline = start.plus(timeout);
+    long start = System.nanoTime();
+    Deadline drain = Deadline.in(timeout);
+    Deadline polls = drain.min(limit);
     // Every millisecond between the drain and noticing it is downtime: poll every 25 ms for the first two
     // seconds (drains usually take a few hundred milliseconds; a status read is cheap), then back off to the
     // configured interval.
     long delay = Math.min(FAST_POLL.toMillis(), pollInterval.toMillis());
+    MaintenanceStatus last = null;
     while (true) {
-      MaintenanceStatus status = status(lock);
+      if (last != null && drain.nanosLeft() < MIN_ATTEMPT_NANOS) {
+        throw drainTimeout(timeout, last);
+      }
+      MaintenanceStatus status;
+      try {
+        status = status(lock, polls);
+      } catch (BbdiyException e) {
+        if (drain.nanosLeft() < MIN_ATTEMPT_NANOS && e.code() == ErrorCode.BITBUCKET_UNAVAILABLE) {
+          throw new BitbucketException(ErrorCode.DRAIN_TIMEOUT,
+              "Bitbucket did not drain within " + human(timeout) + ": the last status read got no usable answer in"
+                  + " time (" + e.getMessage() + "). Bitbucket may be overloaded; retry at a quieter time.",
+              -1, e);
+        }
+        throw e;
+      }
+      last = status;
       onStatus.accept(status);
       MaintenanceStatus.Task task = status.task();
       if (task != null && task.state() != TaskState.RUNNING) {
@@ -299,24 +402,30 @@ public final class MaintenanceClient {
       if (status.drained()) {
         return status;
       }
-      if (!clock.instant().isBefore(deadline)) {
-        throw new BitbucketException(ErrorCode.DRAIN_TIMEOUT,
-            "Bitbucket did not drain within " + human(timeout) + " (database " + show(status.rawDb())
-                + ", git " + show(status.rawScm()) + "). Long-running git operations or database"
-                + " connections hold it; retry at a quieter time or raise bitbucket.drain-timeout.",
-            -1, null);
-      }
-      sleep(Duration.ofMillis(delay));
-      if (Duration.between(start, clock.instant()).compareTo(FAST_POLL_PERIOD) > 0) {
+      pause(Duration.ofNanos(Math.max(0, Math.min(TimeUnit.MILLISECONDS.toNanos(delay), polls.nanosLeft()))),
+          "wait for Bitbucket to drain");
+      if (System.nanoTime() - start > FAST_POLL_PERIOD.toNanos()) {
         delay = Math.min(pollInterval.toMillis(), Math.max(delay + 1, delay * 3 / 2));
       }
     }
+  }
+
+  private static BitbucketException drainTimeout(Duration timeout, MaintenanceStatus status) {
+    return new BitbucketException(ErrorCode.DRAIN_TIMEOUT,
+        "Bitbucket did not drain within " + human(timeout) + " (database " + show(status.rawDb())
+            + ", git " + show(status.rawScm()) + "). Long-running git operations or database"
+            + " connections hold it; retry at a quieter time or raise bitbucket.drain-timeout.",
+        -1, null);
   }
 
   /**
    * Reports backup progress ({@code POST /mvc/admin/backups/progress/client}). Values are kept monotonic: a value
    * not above the last one reported on this lock is skipped. {@code 100} completes Bitbucket's task and
    * releases the latches; the lock stays until {@link #unlock}.
+   *
+   * <p>Best effort, made while Bitbucket is locked: the report, retries included, takes at most two seconds, and on
+   * a {@link #limitedTo limited} view at most a quarter of the time left, so that a Bitbucket hanging on it cannot
+   * use up the lock window.
    *
    * @throws IllegalArgumentException for values outside 0..100
    */
@@ -331,7 +440,9 @@ public final class MaintenanceClient {
         .addQueryParameter("token", lock.unlockToken())
         .addQueryParameter("percentage", Integer.toString(percentage))
         .build();
-    Exchange ex = retried("report progress " + percentage + "%", withToken(post(url, null), lock), maxAttempts);
+    Deadline budget = Deadline.in(PROGRESS_BUDGET).min(limit.fraction(4));
+    Exchange ex = retried("report progress " + percentage + "%", withToken(post(url, null), lock), maxAttempts,
+        budget);
     if (!ex.success()) {
       throw failure("report progress " + percentage + "%", ex, Call.PROGRESS);
     }
@@ -339,11 +450,13 @@ public final class MaintenanceClient {
 
   /**
    * Unlocks Bitbucket ({@code DELETE /mvc/maintenance/lock}). Any 2xx is success. Retried with backoff for up to
-   * the unlock retry budget (two minutes by default). When a retry is refused because an earlier attempt whose
-   * answer was lost already unlocked, that is success too.
+   * the unlock retry budget (two minutes by default), each attempt ending within it. When a retry is refused
+   * because an earlier attempt whose answer was lost already unlocked, that is success too, and so is a budget
+   * run out with Bitbucket reporting that it is no longer locked. A TLS handshake or certificate failure is not
+   * retried. Never limited nor aborted by a {@link #limitedTo} view.
    *
    * @throws BitbucketException {@link ErrorCode#LEFT_LOCKED} if Bitbucket may still be locked, with the
-   *     command that unlocks it
+   *     command that unlocks it, or, if Bitbucket refuses this token while it is locked, with what to do
    */
   public void unlock(MaintenanceLock lock) {
     if (lock.isReleased()) {
@@ -353,11 +466,11 @@ public final class MaintenanceClient {
         .addQueryParameter("token", lock.unlockToken())
         .build();
     Request request = withToken(new Request.Builder().url(url).delete().header("Accept", "application/json"), lock);
-    Instant giveUp = clock.instant().plus(unlockRetryBudget);
+    Deadline giveUp = Deadline.in(unlockRetryBudget);
     BbdiyException last = null;
     for (int attempt = 1; ; attempt++) {
       try {
-        Exchange ex = execute(request);
+        Exchange ex = execute(request, giveUp, false);
         if (ex.success()) {
           lock.markReleased();
           LOG.debug("Unlocked {}", baseUrl());
@@ -370,14 +483,27 @@ public final class MaintenanceClient {
             lock.markReleased();
             return;
           }
+          if (ex.code == 409) {
+            throw notThisLock(ex);
+          }
           throw leftLocked(lock, failure("unlock", ex, Call.UNLOCK).getMessage(), null);
         }
         last = failure("unlock", ex, Call.UNLOCK);
       } catch (IOException e) {
         last = unreachable("unlock", e);
+        if (isPermanent(last)) {
+          throw leftLocked(lock, last.getMessage(), last);
+        }
       }
       Duration pause = backoff(attempt);
-      if (clock.instant().plus(pause).isAfter(giveUp)) {
+      if (!fits(pause, giveUp)) {
+        // Out of budget. An attempt whose answer never came may have unlocked all the same: ask before saying
+        // Bitbucket may be locked.
+        if ("RUNNING".equals(healthOrNull())) {
+          lock.markReleased();
+          LOG.debug("Unlock of {} unanswered, but Bitbucket is running again", baseUrl());
+          return;
+        }
         throw leftLocked(lock, messageOf(last), last);
       }
       try {
@@ -394,7 +520,7 @@ public final class MaintenanceClient {
    */
   public void cancel(ExternalBackup backup) {
     HttpUrl url = url("mvc/maintenance").newBuilder().addQueryParameter("token", backup.cancelToken()).build();
-    Exchange ex = retried("cancel the backup task", post(url, null), maxAttempts);
+    Exchange ex = retried("cancel the backup task", post(url, null), maxAttempts, limit);
     if (!ex.success()) {
       throw failure("cancel the backup task", ex, Call.CANCEL);
     }
@@ -402,8 +528,8 @@ public final class MaintenanceClient {
 
   /** Returns Bitbucket's version ({@code GET /rest/api/1.0/application-properties}, no login needed). */
   public ApplicationProperties applicationProperties() {
-    Exchange ex = retried("read the application properties", anonymous(get(url("rest/api/1.0/application-properties"))),
-        maxAttempts);
+    Exchange ex = retried("read the application properties",
+        anonymous(get(url("rest/api/1.0/application-properties"))), maxAttempts, limit);
     if (!ex.success()) {
       throw failure("read the application properties", ex, Call.READ);
     }
@@ -420,7 +546,7 @@ public final class MaintenanceClient {
    * Returns Bitbucket's state from {@code GET /status}: {@code RUNNING}, {@code MAINTENANCE}, {@code STARTING}...
    */
   public String health() {
-    Exchange ex = retried("read /status", anonymous(get(url("status"))), maxAttempts);
+    Exchange ex = retried("read /status", anonymous(get(url("status"))), maxAttempts, limit);
     try {
       return JsonObject.parse(ex.body, "/status").string("state");
     } catch (IllegalArgumentException e) {
@@ -439,7 +565,7 @@ public final class MaintenanceClient {
     requireCredentials("check the credentials");
     HttpUrl url = url("rest/api/1.0/admin/permissions/users").newBuilder()
         .addQueryParameter("filter", username).build();
-    Exchange ex = retried("check the credentials", get(url), maxAttempts);
+    Exchange ex = retried("check the credentials", get(url), maxAttempts, limit);
     if (!ex.success()) {
       throw failure("check the credentials", ex, Call.READ);
     }
@@ -485,15 +611,59 @@ public final class MaintenanceClient {
     }
   }
 
-  private Exchange execute(Request request) throws IOException {
+  /**
+   * Makes one attempt, ending by {@code deadline} or the call timeout, whichever comes first; aborted when the
+   * view's cancellation fires if {@code abortable}.
+   */
+  private Exchange execute(Request request, Deadline deadline, boolean abortable) throws IOException {
     if (Thread.currentThread().isInterrupted()) {
       throw new InterruptedIOException("interrupted");
     }
-    try (Response response = http.newCall(request).execute()) {
+    long left = deadline.nanosLeft();
+    if (left <= 0) {
+      throw new TimedOut(0, "", null);
+    }
+    // At least a millisecond: OkHttp reads a zero timeout as none at all.
+    long timeout = Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(callTimeout.toNanos(), left));
+    okhttp3.Call call = http.newCall(request);
+    // The call timeout spans the whole exchange, the body included: a read timeout alone restarts with every
+    // byte, so an answer trickling in, or cut off midway, could hold the lock for ever.
+    call.timeout().timeout(timeout, TimeUnit.NANOSECONDS);
+    CancellationSignal.Registration abort = abortable && abortOn != null ? abortOn.onCancel(call::cancel) : null;
+    long start = System.nanoTime();
+    try (Response response = call.execute()) {
       ResponseBody body = response.body();
       String text = body == null ? "" : readLimited(body.byteStream());
       LOG.debug("{} {} -> {}", request.method(), redact(request.url()), response.code());
       return new Exchange(response.code(), response.message(), text, response.header("Location"));
+    } catch (InterruptedIOException e) {
+      if (aborted(abortable) || Thread.currentThread().isInterrupted()) {
+        throw e;
+      }
+      long waited = System.nanoTime() - start;
+      throw new TimedOut(waited, timeout < callTimeout.toNanos() ? " (all the time this step had left)"
+          : waited >= callTimeout.toNanos() * 95 / 100 ? " (bitbucket.timeout)" : "", e);
+    } finally {
+      if (abort != null) {
+        abort.close();
+      }
+    }
+  }
+
+  /** No answer within the time an attempt had; {@code limit} says which limit that was, for messages. */
+  private static final class TimedOut extends InterruptedIOException {
+    private static final long serialVersionUID = 1L;
+
+    final long nanos;
+    final String limit;
+
+    TimedOut(long nanos, String limit, @Nullable Throwable cause) {
+      super("no answer within " + human(Duration.ofNanos(nanos)));
+      this.nanos = nanos;
+      this.limit = limit;
+      if (cause != null) {
+        initCause(cause);
+      }
     }
   }
 
@@ -502,40 +672,83 @@ public final class MaintenanceClient {
     return new String(bytes, StandardCharsets.UTF_8);
   }
 
-  private Exchange once(String what, Request request) {
+  private Exchange once(String what, Request request, Deadline deadline) {
     try {
-      return execute(request);
+      return execute(request, deadline, true);
     } catch (IOException e) {
+      throwIfAborted(what, e);
       throw unreachable(what, e);
     }
   }
 
-  private Exchange retried(String what, Request request, int attempts) {
+  private Exchange retried(String what, Request request, int attempts, Deadline deadline) {
     BbdiyException last = null;
     for (int attempt = 1; attempt <= attempts; attempt++) {
       try {
-        Exchange ex = execute(request);
+        Exchange ex = execute(request, deadline, true);
         if (ex.code < 500) {
           return ex;
         }
         last = failure(what, ex, Call.READ);
-        if (attempt == attempts) {
+        if (attempt == attempts || !fits(backoff(attempt), deadline)) {
           return ex;
         }
       } catch (InterruptedIOException e) {
+        throwIfAborted(what, e);
         if (Thread.currentThread().isInterrupted()) {
           throw new BbdiyException(ErrorCode.INTERRUPTED, "Interrupted while trying to " + what, e);
         }
         last = unreachable(what, e);
       } catch (IOException e) {
+        throwIfAborted(what, e);
         last = unreachable(what, e);
+        if (isPermanent(last)) {
+          throw last;
+        }
       }
       if (attempt < attempts) {
+        Duration pause = backoff(attempt);
+        if (!fits(pause, deadline)) {
+          break;
+        }
         LOG.debug("Retrying to {} after: {}", what, messageOf(last));
-        sleep(backoff(attempt));
+        pause(pause, what);
       }
     }
     throw Objects.requireNonNull(last);
+  }
+
+  /** Returns whether an attempt after {@code pause} would still have time before {@code deadline}. */
+  private static boolean fits(Duration pause, Deadline deadline) {
+    return deadline.nanosLeft() - pause.toNanos() >= MIN_ATTEMPT_NANOS;
+  }
+
+  private boolean aborted(boolean abortable) {
+    return abortable && abortOn != null && abortOn.isCancelled();
+  }
+
+  private void throwIfAborted(String what, @Nullable Throwable cause) {
+    CancellationSignal signal = abortOn;
+    if (signal != null && signal.isCancelled()) {
+      throw new BbdiyException(ErrorCode.INTERRUPTED, "Stopped trying to " + what + ": " + signal.reason(), cause);
+    }
+  }
+
+  /** Waits between attempts; on a view, wakes up as soon as the cancellation fires, and then fails. */
+  private void pause(Duration d, String what) {
+    CancellationSignal signal = abortOn;
+    if (signal == null) {
+      sleep(d);
+      return;
+    }
+    CountDownLatch woken = new CountDownLatch(1);
+    try (CancellationSignal.Registration ignored = signal.onCancel(woken::countDown)) {
+      woken.await(Math.max(0, d.toNanos()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BbdiyException(ErrorCode.INTERRUPTED, "Interrupted while waiting for Bitbucket", e);
+    }
+    throwIfAborted(what, null);
   }
 
   private Duration backoff(int attempt) {
@@ -552,9 +765,13 @@ public final class MaintenanceClient {
     }
   }
 
+  /**
+   * Returns Bitbucket's state, or {@code null} if it cannot be read: what decides whether an unanswered lock or
+   * unlock took effect, so it is asked even when the view's time is up, with a short timeout of its own.
+   */
   private @Nullable String healthOrNull() {
     try {
-      Exchange ex = execute(anonymous(get(url("status"))));
+      Exchange ex = execute(anonymous(get(url("status"))), Deadline.in(HEALTH_TIMEOUT), false);
       return JsonObject.parse(ex.body, "/status").string("state");
     } catch (IOException | IllegalArgumentException e) {
       return null;
@@ -717,6 +934,16 @@ public final class MaintenanceClient {
   }
 
   private BitbucketException unreachable(String what, IOException e) {
+    if (e instanceof TimedOut) {
+      TimedOut t = (TimedOut) e;
+      if (t.nanos == 0) {
+        return new BitbucketException(ErrorCode.BITBUCKET_UNAVAILABLE, "No time was left to " + what + " at "
+            + baseUrl() + ".", -1, e);
+      }
+      return new BitbucketException(ErrorCode.BITBUCKET_UNAVAILABLE, "Bitbucket at " + baseUrl() + " did not answer"
+          + " within " + human(Duration.ofNanos(t.nanos)) + " when trying to " + what + t.limit
+          + ". It may be overloaded, or a proxy in front of it may hang.", -1, e);
+    }
     String detail = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     String hint = e instanceof javax.net.ssl.SSLException
         ? " The TLS handshake failed: if Bitbucket uses a private CA, set bitbucket.ca-certificates to its PEM"
@@ -724,6 +951,52 @@ public final class MaintenanceClient {
         : " Check bitbucket.url and that Bitbucket is running.";
     return new BitbucketException(ErrorCode.BITBUCKET_UNAVAILABLE,
         "Cannot reach Bitbucket at " + baseUrl() + " to " + what + ": " + detail + "." + hint, -1, e);
+  }
+
+  /**
+   * Returns whether {@code failure} came from a TLS handshake or certificate problem that repeating cannot fix
+   * (an untrusted or expired certificate, a host name mismatch, no common protocol), as opposed to a connection
+   * dropped during the handshake.
+   */
+  private static boolean isPermanent(@Nullable Throwable failure) {
+    boolean handshake = false;
+    for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLPeerUnverifiedException
+          || t instanceof java.security.cert.CertificateException
+          || t instanceof java.security.cert.CertPathValidatorException
+          || t instanceof java.security.cert.CertPathBuilderException) {
+        return true;
+      }
+      if (t instanceof java.io.EOFException || t instanceof java.net.SocketException
+          || t instanceof InterruptedIOException) {
+        return false;
+      }
+      handshake |= t instanceof javax.net.ssl.SSLHandshakeException;
+    }
+    return handshake;
+  }
+
+  /**
+   * Returns whether a request that failed with {@code e} may have reached Bitbucket: anything but a failure to
+   * connect at all (refused, unknown host, no route, a TLS handshake that failed).
+   */
+  private static boolean mayHaveArrived(IOException e) {
+    return !(e instanceof java.net.ConnectException || e instanceof java.net.UnknownHostException
+        || e instanceof java.net.NoRouteToHostException || isPermanent(e)
+        || e instanceof TimedOut && ((TimedOut) e).nanos == 0);
+  }
+
+  /** Bitbucket is locked, and refuses this token: someone else's lock, which no retry with this token releases. */
+  private BitbucketException notThisLock(Exchange ex) {
+    String detail = errorText(ex);
+    return new BitbucketException(ErrorCode.LEFT_LOCKED, "Bitbucket at " + baseUrl() + " is locked for"
+        + " maintenance, but not with this unlock token: it " + (detail == null ? "refused it (HTTP " + ex.code + ")"
+        : "answered \"" + detail + "\"") + ". The current lock was taken by another run or another administrator"
+        + " (or again, after this token's lock ended), and only its own token releases it. Check with 'bbdiy"
+        + " status' whether a bbdiy run on this machine left it; if a killed bbdiy backup did, run 'bbdiy unlock"
+        + " --recover' on the machine that ran it (its state file holds the token). Otherwise see who is doing"
+        + " maintenance in " + baseUrl() + "/admin; if no one is, restarting Bitbucket releases the lock.",
+        ex.code, null);
   }
 
   private BitbucketException protocol(String what, @Nullable String detail, int code) {
@@ -789,6 +1062,54 @@ public final class MaintenanceClient {
     return "MaintenanceClient[" + baseUrl() + ", user=" + username + "]";
   }
 
+  /** A point in time on the monotonic clock, which wall-clock changes do not move. */
+  private static final class Deadline {
+    static final Deadline NONE = new Deadline(0, true);
+    /** About 73 years: far enough to mean "no limit", near enough never to overflow. */
+    private static final long MAX_NANOS = Long.MAX_VALUE / 4;
+
+    private final long at;
+    private final boolean none;
+
+    private Deadline(long at, boolean none) {
+      this.at = at;
+      this.none = none;
+    }
+
+    static Deadline in(Duration d) {
+      long nanos;
+      try {
+        nanos = d.toNanos();
+      } catch (ArithmeticException tooLong) {
+        nanos = MAX_NANOS;
+      }
+      return new Deadline(System.nanoTime() + Math.min(Math.max(0, nanos), MAX_NANOS), false);
+    }
+
+    long nanosLeft() {
+      return none ? Long.MAX_VALUE : at - System.nanoTime();
+    }
+
+    boolean passed() {
+      return nanosLeft() <= 0;
+    }
+
+    Deadline min(Deadline other) {
+      if (none) {
+        return other;
+      }
+      if (other.none) {
+        return this;
+      }
+      return at - other.at <= 0 ? this : other;
+    }
+
+    /** Returns the deadline {@code 1/divisor} of the time left from now; no limit stays no limit. */
+    Deadline fraction(int divisor) {
+      return none ? this : new Deadline(System.nanoTime() + Math.max(0, nanosLeft()) / divisor, false);
+    }
+  }
+
   /** Builds a {@link MaintenanceClient}. */
   public static final class Builder {
     private final HttpUrl baseUrl;
@@ -808,17 +1129,38 @@ public final class MaintenanceClient {
       Objects.requireNonNull(baseUrl, "baseUrl");
       HttpUrl parsed = HttpUrl.parse(baseUrl.trim());
       if (parsed == null) {
-        throw BbdiyException.configuration(
-            "bitbucket.url '" + baseUrl + "' is not an http:// or https:// URL, e.g. https://bitbucket.example.com");
+        throw BbdiyException.configuration("bitbucket.url '" + withoutUserInfo(baseUrl) + "' is not an http:// or"
+            + " https:// URL, e.g. https://bitbucket.example.com");
+      }
+      if (!parsed.encodedUsername().isEmpty() || !parsed.encodedPassword().isEmpty()) {
+        // It would end up in every message, log line, report and manifest that names the URL.
+        throw BbdiyException.configuration("bitbucket.url must not contain a user name or password ('"
+            + withoutUserInfo(baseUrl) + "'): set the URL without them, the user with bitbucket.user and the"
+            + " password with bitbucket.password or bitbucket.password.file");
       }
       if (parsed.querySize() > 0 || parsed.fragment() != null) {
-        throw BbdiyException.configuration("bitbucket.url must not have a query or fragment: " + baseUrl);
+        throw BbdiyException.configuration("bitbucket.url must not have a query or fragment: "
+            + withoutUserInfo(baseUrl));
       }
       String path = parsed.encodedPath();
       while (path.length() > 1 && path.endsWith("/")) {
         path = path.substring(0, path.length() - 1);
       }
       this.baseUrl = parsed.newBuilder().encodedPath(path.isEmpty() ? "/" : path).build();
+    }
+
+    /**
+     * Masks everything between {@code //} (or the start) and the last {@code @}, for messages: a password may hold
+     * any character, so the authority's end cannot be trusted to be where a parser would put it.
+     */
+    private static String withoutUserInfo(String url) {
+      int at = url.lastIndexOf('@');
+      if (at < 0) {
+        return url;
+      }
+      int start = url.indexOf("//");
+      start = start < 0 || start > at ? 0 : start + 2;
+      return url.substring(0, start) + "***" + url.substring(at);
     }
 
     /** Sets the user and password, of a user with the SYS_ADMIN global permission. */

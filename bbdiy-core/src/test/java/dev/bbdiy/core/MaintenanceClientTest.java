@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.core.internal.Cancellation;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -189,6 +191,27 @@ class MaintenanceClientTest {
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
           .hasMessageContaining("MAINTENANCE");
       assertThat(server.getRequestCount()).isEqualTo(2);
+    }
+
+    @Test
+    void an_unanswered_lock_with_bitbucket_silent_may_have_locked_it() {
+      MaintenanceClient client = client().newBuilder().callTimeout(Duration.ofMillis(500)).build();
+      server.enqueue(new MockResponse.Builder().code(202).body(lockBody()).headersDelay(10, TimeUnit.SECONDS)
+          .build());
+      server.enqueue(new MockResponse.Builder().code(200).body("{\"state\":\"MAINTENANCE\"}")
+          .headersDelay(10, TimeUnit.SECONDS).build());
+
+      assertThatThrownBy(client::lock)
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("restarting Bitbucket");
+      assertThat(server.getRequestCount()).as("the lock and one status check, no second lock").isEqualTo(2);
+    }
+
+    @Test
+    void a_lock_that_cannot_even_connect_is_unavailable() {
+      assertThatThrownBy(() -> client("http://127.0.0.1:1/").lock())
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
     }
 
     @Test
@@ -555,6 +578,152 @@ class MaintenanceClientTest {
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
           .hasMessageContaining("unlock token is incorrect");
     }
+
+    @Test
+    void a_token_refused_while_locked_is_not_advised_again_but_what_to_do_is() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = client.adopt(TOKEN);
+      server.enqueue(json(409, "{\"errorTexts\":[\"The provided unlock token is incorrect.\"]}"));
+      server.enqueue(json(200, "{\"state\":\"MAINTENANCE\"}"));
+
+      assertThatThrownBy(() -> client.unlock(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("not with this unlock token")
+          .hasMessageContaining("The provided unlock token is incorrect.")
+          .hasMessageContaining("bbdiy status")
+          .hasMessageContaining("bbdiy unlock --recover")
+          .hasMessageContaining(server.url("/").toString().replaceAll("/$", "") + "/admin")
+          .hasMessageNotContaining("--token " + TOKEN)
+          .hasMessageNotContaining("token=" + TOKEN);
+      assertThat(server.getRequestCount()).as("one refusal is enough").isEqualTo(2);
+    }
+  }
+
+  @Nested
+  class Limits {
+    private MockResponse hang() {
+      return new MockResponse.Builder().code(200).body("{}").headersDelay(10, TimeUnit.SECONDS).build();
+    }
+
+    private Duration since(long start) {
+      return Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    @Test
+    void a_limited_view_cuts_a_hanging_call_at_the_time_left() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(300), Cancellation.never()).status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE))
+          .hasMessageContaining("did not answer within")
+          .hasMessageContaining("all the time this step had left");
+
+      assertThat(since(start)).as("the call timeout is 5 s").isLessThan(Duration.ofMillis(2000));
+    }
+
+    @Test
+    void cancelling_aborts_the_call_in_flight_at_once() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      Cancellation cancellation = new Cancellation();
+      MaintenanceClient view = client.limitedTo(Duration.ofSeconds(30), cancellation);
+      Thread canceller = new Thread(() -> {
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException e) {
+          return;
+        }
+        cancellation.cancel("the watchdog fired");
+      });
+      long start = System.nanoTime();
+      canceller.start();
+
+      assertThatThrownBy(() -> view.status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERRUPTED))
+          .hasMessageContaining("the watchdog fired");
+
+      assertThat(since(start)).as("the call timeout is 5 s").isLessThan(Duration.ofMillis(3000));
+      canceller.join();
+    }
+
+    @Test
+    void no_retry_is_started_that_cannot_end_in_time() throws Exception {
+      MaintenanceClient client = client().newBuilder()
+          .retries(5, Duration.ofMillis(400), Duration.ofMillis(400)).build();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(code(503));
+      server.enqueue(json(200, "{\"db-state\":\"DRAINED\",\"scm-state\":\"DRAINED\"}"));
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(300), Cancellation.never()).status(lock))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
+
+      assertThat(since(start)).as("no 400 ms pause").isLessThan(Duration.ofMillis(390));
+      assertThat(server.getRequestCount()).as("the lock and one status read").isEqualTo(2);
+    }
+
+    @Test
+    void progress_reports_take_a_quarter_of_the_time_left_at_most() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(hang());
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.limitedTo(Duration.ofMillis(2000), Cancellation.never())
+          .reportProgress(lock, 50))
+          .isInstanceOfSatisfying(BbdiyException.class,
+              e -> assertThat(e.code()).isEqualTo(ErrorCode.BITBUCKET_UNAVAILABLE));
+
+      assertThat(since(start)).as("a quarter of 2 s, not the 2 s every report may take")
+          .isLessThan(Duration.ofMillis(1500));
+    }
+
+    @Test
+    void the_unlock_is_neither_limited_nor_aborted() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      Cancellation cancelled = new Cancellation();
+      cancelled.cancel("the watchdog fired");
+      server.enqueue(code(202));
+
+      client.limitedTo(Duration.ofMillis(1), cancelled).unlock(lock);
+
+      assertThat(lock.isReleased()).isTrue();
+    }
+
+    @Test
+    void an_unlock_that_hangs_ends_with_its_budget_and_asks_bitbucket() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(new MockResponse.Builder().code(202).headersDelay(10, TimeUnit.SECONDS).build());
+      server.enqueue(json(200, "{\"state\":\"MAINTENANCE\"}"));
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.unlock(lock))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("bbdiy unlock --token " + TOKEN);
+
+      assertThat(since(start)).as("the unlock budget is 300 ms, the call timeout 5 s")
+          .isLessThan(Duration.ofMillis(1500));
+    }
+
+    @Test
+    void an_unanswered_unlock_that_took_effect_is_a_release() throws Exception {
+      MaintenanceClient client = client();
+      MaintenanceLock lock = lock(client);
+      server.enqueue(new MockResponse.Builder().code(202).headersDelay(10, TimeUnit.SECONDS).build());
+      server.enqueue(json(200, "{\"state\":\"RUNNING\"}"));
+
+      client.unlock(lock);
+
+      assertThat(lock.isReleased()).isTrue();
+    }
   }
 
   @Nested
@@ -632,6 +801,27 @@ class MaintenanceClientTest {
     }
 
     @Test
+    void credentials_in_the_url_are_refused_without_echoing_them() {
+      for (String url : List.of("https://backup:" + PASSWORD + "@bitbucket.example.com",
+          "https://backup:" + PASSWORD + "@bitbucket.example.com/bitbucket?x=1",
+          "https://backup@bitbucket.example.com",
+          "htps://backup:" + PASSWORD + "@bitbucket.example.com",
+          "https://backup:s3/cret-" + PASSWORD + "@bitbucket.example.com")) {
+        assertThatThrownBy(() -> MaintenanceClient.builder(url))
+            .as(url)
+            .isInstanceOfSatisfying(BbdiyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
+            .hasMessageContaining("bitbucket.url")
+            .hasMessageNotContaining(PASSWORD)
+            .hasMessageNotContaining("cret-");
+      }
+      assertThatThrownBy(() -> MaintenanceClient.builder("https://backup:" + PASSWORD + "@bitbucket.example.com"))
+          .hasMessageContaining("bitbucket.user")
+          .hasMessageContaining("bitbucket.password.file")
+          .hasMessageContaining("https://***@bitbucket.example.com");
+    }
+
+    @Test
     void to_string_never_shows_the_password() {
       assertThat(client().toString()).doesNotContain(PASSWORD);
     }
@@ -663,6 +853,23 @@ class MaintenanceClientTest {
       Files.writeString(bundle, ca.certificatePem(), StandardCharsets.US_ASCII);
       MaintenanceClient trusting = client(url).newBuilder().trustedCertificates(bundle).build();
       assertThat(trusting.applicationProperties().version()).isEqualTo("9.4.0");
+    }
+
+    @Test
+    void an_untrusted_certificate_fails_the_unlock_at_once_with_the_hint() {
+      HeldCertificate selfSigned = new HeldCertificate.Builder().commonName("Self-signed")
+          .addSubjectAlternativeName(server.getHostName()).build();
+      server.useHttps(new HandshakeCertificates.Builder().heldCertificate(selfSigned).build().sslSocketFactory());
+      MaintenanceClient client = client(server.url("/").toString()).newBuilder()
+          .unlockRetryBudget(Duration.ofSeconds(20)).build();
+      long start = System.nanoTime();
+
+      assertThatThrownBy(() -> client.unlock(client.adopt(TOKEN)))
+          .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
+          .hasMessageContaining("bitbucket.ca-certificates");
+
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not retried for the unlock budget")
+          .isLessThan(Duration.ofSeconds(3));
     }
 
     @Test

@@ -40,7 +40,8 @@ import org.jspecify.annotations.Nullable;
  * with an administrator and a non-administrator, and 503 for every other request while locked.
  *
  * <p>Fault knobs make the unhappy paths testable: drains that never complete or fail, server errors or dropped
- * connections on any call, unlock answering 200 or 202, slow responses. Every state change is recorded in an
+ * connections on any call, unlock answering 200 or 202, slow responses; for calls that hang, or answers cut off
+ * midway, put a {@link StallingProxy} in front of it. Every state change is recorded in an
  * {@linkplain #events() event log} with timestamps, so tests and benchmarks measure the lock window from the
  * server's side.
  *
@@ -444,7 +445,11 @@ public final class FakeBitbucketServer implements AutoCloseable {
     }
   }
 
-  private static Endpoint endpoint(String method, String path) {
+  /**
+   * Returns the call a request is, from its method and its path below the context path ({@code /system/maintenance}
+   * already mapped to {@code /mvc/maintenance}).
+   */
+  static Endpoint endpoint(String method, String path) {
     switch (path) {
       case "/mvc/maintenance/lock":
         return method.equals("DELETE") ? Endpoint.UNLOCK : Endpoint.LOCK;
