@@ -165,8 +165,10 @@ final class VarsFile {
     try {
       String text = Files.readString(file, StandardCharsets.ISO_8859_1);
       for (String v : secretValues) {
-        if (!v.isEmpty() && text.contains(new String(v.getBytes(StandardCharsets.UTF_8),
-            StandardCharsets.ISO_8859_1))) {
+        String raw = new String(v.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1);
+        // Assigned as it is, not read from elsewhere ($(cat file)): =value, ='value' or ="value".
+        if (!v.isEmpty() && (text.contains("=" + raw) || text.contains("='" + raw + "'")
+            || text.contains("=\"" + raw + "\""))) {
           warnings.add("the vars file " + file + " holds a password and other users can read it: run 'chmod 600 "
               + file + "'");
           return;
