@@ -64,6 +64,8 @@ abstract class BaseCommand implements Callable<Integer> {
   private boolean reported;
   private volatile boolean terminating;
   private volatile @Nullable BackupEngine engine;
+  /** The thread loading the configuration, which may be waiting for a vars file. */
+  private volatile @Nullable Thread loading;
 
   @Override
   public final Integer call() {
@@ -97,7 +99,12 @@ abstract class BaseCommand implements Callable<Integer> {
   /** Loads and validates the configuration (once). */
   Config config() {
     if (config == null) {
-      config = Config.load(configFile, varsFile, overrides, main.environment, ProviderRegistry.load());
+      loading = Thread.currentThread();
+      try {
+        config = Config.load(configFile, varsFile, overrides, main.environment, ProviderRegistry.load());
+      } finally {
+        loading = null;
+      }
       if (config.group("output").bool(CoreKeys.VERBOSE) && !verbose) {
         verbose = true;
         output = new Output(main.out, main.err, json, quiet, true, main.terminal && !json);
@@ -140,6 +147,10 @@ abstract class BaseCommand implements Callable<Integer> {
         BackupEngine e = engine;
         if (e != null) {
           e.cancel(TERMINATED); // again and again: an operation that starts later is cancelled too
+        }
+        Thread l = loading;
+        if (l != null) {
+          l.interrupt(); // stops a vars file that is still running
         }
         onTerminate();
         if (System.nanoTime() > deadline) {

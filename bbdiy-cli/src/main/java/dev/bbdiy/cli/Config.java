@@ -125,8 +125,9 @@ final class Config {
   private static void checkBitbucketUrl(String url) {
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(https?)://([^/?#]*)(.*)").matcher(url.trim());
     if (!m.matches()) {
-      throw BbdiyException.configuration("Bad value for bitbucket.url: '" + Redaction.urls(url) + "' is not an"
-          + " http:// or https:// URL, e.g. https://bitbucket.example.com");
+      // Not quoted when it may hold credentials in a form Redaction.urls does not recognise (user:secret@host).
+      throw BbdiyException.configuration("Bad value for bitbucket.url: " + (url.contains("@") ? "it" : "'" + url
+          + "'") + " is not an http:// or https:// URL, e.g. https://bitbucket.example.com");
     }
     if (m.group(2).contains("@")) {
       throw BbdiyException.configuration("Bad value for bitbucket.url: it holds a user name or password"

@@ -1,6 +1,7 @@
 package dev.bbdiy.cli;
 
 import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -241,7 +242,8 @@ final class VarsFile {
           + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw BbdiyException.configuration("Interrupted while reading " + file);
+      throw new BbdiyException(ErrorCode.INTERRUPTED, "Stopped sourcing the vars file " + file + " (and what it"
+          + " started): bbdiy was interrupted");
     } finally {
       if (out != null) {
         try {

@@ -132,6 +132,35 @@ class CliSignalTest {
   }
 
   @Test
+  void sigterm_stops_a_vars_file_that_is_still_running_and_reports() throws Exception {
+    Path pids = temp.resolve("pids");
+    Path vars = temp.resolve("vars.sh");
+    Files.writeString(vars, "sleep 300 & echo $! >> " + pids + "\nsleep 301\n");
+    Process child = start("check", "--json", "--vars-file", vars.toString());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!Files.exists(pids) || Files.size(pids) == 0) {
+      assertThat(System.nanoTime()).as("the vars file never ran; %s %s", out, err).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+    long start = System.nanoTime();
+
+    child.toHandle().destroy();
+
+    assertThat(child.waitFor(20, TimeUnit.SECONDS)).isTrue();
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
+    Thread.sleep(100);
+    assertThat(joined(err)).contains("ERROR: Stopped sourcing the vars file");
+    assertThat(JsonObject.parse(joined(out), "stdout").object("error").string("code")).isEqualTo("INTERRUPTED");
+    long gone = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    for (String pid : Files.readAllLines(pids)) {
+      while (ProcessHandle.of(Long.parseLong(pid.trim())).map(ProcessHandle::isAlive).orElse(false)) {
+        assertThat(System.nanoTime()).as("%s still runs", pid).isLessThan(gone);
+        Thread.sleep(20);
+      }
+    }
+  }
+
+  @Test
   void sigterm_stops_the_simulator_at_once() throws Exception {
     Process child = start("simulate", "--port", "0");
     await(out, l -> l.startsWith("Bitbucket simulator listening"), "the simulator's first line");
