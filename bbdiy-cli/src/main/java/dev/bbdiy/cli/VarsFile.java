@@ -124,7 +124,7 @@ final class VarsFile {
       secretValues.addAll(sourced.variables().getOrDefault(name, List.of()));
     }
     Redaction redaction = Redaction.of(secretVariables, secretValues);
-    String shown = shown(redaction.redact(sourced.output()));
+    String shown = shown(" Its output (secrets hidden)", redaction.redact(sourced.output()));
     if (sourced.timedOut()) {
       throw BbdiyException.configuration("Sourcing the vars file " + file + " with bash did not finish within "
           + human(limit) + ", so bbdiy stopped it and everything it started. A vars file only sets variables;"
@@ -152,7 +152,8 @@ final class VarsFile {
     }
     List<String> warnings = new ArrayList<>(m.warnings());
     if (!sourced.output().isBlank()) {
-      warnings.add("the vars file " + file + " printed (secrets hidden):" + shown);
+      warnings.add(shown("the vars file " + file + " printed (secrets hidden)", redaction.redact(sourced.output()))
+          .strip());
     }
     checkPrivate(file, secretValues, warnings);
     return new Mapped(m.configuration(), warnings, m.origins());
@@ -180,15 +181,15 @@ final class VarsFile {
     }
   }
 
-  private static String shown(String output) {
-    List<String> lines = new ArrayList<>(output.strip().lines().toList());
+  /** Returns {@code intro}, then the last lines of {@code output}, indented; nothing if there is no output. */
+  private static String shown(String intro, String output) {
+    List<String> lines = output.strip().lines().toList();
     if (lines.isEmpty()) {
       return "";
     }
     int hidden = Math.max(0, lines.size() - SHOWN_LINES);
-    List<String> last = lines.subList(hidden, lines.size());
-    return " Its output" + (hidden > 0 ? " (last " + SHOWN_LINES + " lines)" : "") + ":\n  "
-        + String.join("\n  ", last);
+    return intro + (hidden > 0 ? ", its last " + SHOWN_LINES + " lines" : "") + ":\n  "
+        + String.join("\n  ", lines.subList(hidden, lines.size()));
   }
 
   private static String human(Duration d) {
