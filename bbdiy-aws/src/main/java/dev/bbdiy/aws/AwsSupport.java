@@ -41,9 +41,9 @@ final class AwsSupport {
   static final Setting COPY_KMS_KEY = Setting.of("copy-kms-key", SettingType.STRING,
       "KMS key for the copies (required by AWS to copy encrypted snapshots across regions or accounts).");
   static final Setting WAIT_TIMEOUT = Setting.of("wait-timeout", SettingType.DURATION,
-      "How long to wait for snapshots to complete after the unlock.").withDefault("6h");
+      "How long to wait for snapshots to complete after the unlock.").withDefault("6h").withRange("1s", "30d");
   static final Setting API_TIMEOUT = Setting.of("api-timeout", SettingType.DURATION,
-      "Total time one API call may take, retries for throttling included.").withDefault("2m");
+      "Total time one API call may take, retries for throttling included.").withDefault("2m").withRange("1s", "1h");
 
   /** The tag that marks what a bbdiy configuration created: value is the instance name. */
   static final String TAG_INSTANCE = "bbdiy:instance";

@@ -30,13 +30,13 @@ public final class EbsProvider implements HomeSnapshotterProvider {
   public static final Setting FREEZE_COMMAND = Setting.of("freeze-command", SettingType.STRING,
       "The fsfreeze program.").withDefault("fsfreeze");
   public static final Setting POLL_INTERVAL = Setting.of("poll-interval", SettingType.DURATION,
-      "How often to check on snapshots and volumes.").withDefault("5s");
+      "How often to check on snapshots and volumes.").withDefault("5s").withRange("10ms", "1h");
   public static final Setting RESTORE_VOLUME_TYPE = Setting.of("restore-volume-type", SettingType.STRING,
       "Type of the volumes a restore creates (RESTORE_DISK_VOLUME_TYPE).").withDefault("gp3");
   public static final Setting RESTORE_IOPS = Setting.of("restore-iops", SettingType.INTEGER,
-      "Provisioned IOPS of restored volumes (RESTORE_DISK_IOPS).");
+      "Provisioned IOPS of restored volumes (RESTORE_DISK_IOPS).").withRange("100", "256000");
   public static final Setting RESTORE_THROUGHPUT = Setting.of("restore-throughput", SettingType.INTEGER,
-      "Throughput (MiB/s) of restored gp3 volumes.");
+      "Throughput (MiB/s) of restored gp3 volumes.").withRange("125", "2000");
   public static final Setting RESTORE_KMS_KEY = Setting.of("restore-kms-key", SettingType.STRING,
       "KMS key of restored volumes (default: the snapshot's).");
   public static final Setting MOUNT_COMMAND = Setting.of("mount-command", SettingType.STRING,

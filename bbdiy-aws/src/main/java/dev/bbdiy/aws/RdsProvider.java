@@ -20,7 +20,7 @@ public final class RdsProvider implements DatabaseDumperProvider {
   public static final Setting AURORA = Setting.of("aurora", SettingType.BOOLEAN,
       "Whether instance-id names an Aurora cluster (IS_AURORA).").withDefault("false");
   public static final Setting POLL_INTERVAL = Setting.of("poll-interval", SettingType.DURATION,
-      "How often to check on snapshots and instances.").withDefault("10s");
+      "How often to check on snapshots and instances.").withDefault("10s").withRange("10ms", "1h");
   public static final Setting RESTORE_MODE = Setting.of("restore-mode", SettingType.STRING,
       "new (default): restore under a new id; rename: rename the existing instance to <id>-pre-restore-<time>"
           + " and restore under the original id, as Atlassian's scripts do.").withDefault("new");

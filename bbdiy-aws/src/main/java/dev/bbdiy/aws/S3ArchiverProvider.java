@@ -29,13 +29,15 @@ public final class S3ArchiverProvider implements ArchiverProvider {
       "STANDARD (default), STANDARD_IA, GLACIER_IR, INTELLIGENT_TIERING...").withDefault("STANDARD");
   public static final Setting COMPRESSION = Setting.of("compression", SettingType.STRING,
       "zstd (default) or gzip.").withDefault("zstd");
-  public static final Setting LEVEL = Setting.of("level", SettingType.INTEGER, "Compression level.");
+  public static final Setting LEVEL = Setting.of("level", SettingType.INTEGER, "Compression level.")
+      .withRange("1", "22");
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
-      "Compression threads; 0 (default) uses every core.").withDefault("0");
+      "Compression threads; 0 (default) uses every core.").withDefault("0").withRange("0", "256");
   public static final Setting PART_SIZE = Setting.of("part-size", SettingType.INTEGER,
-      "Multipart part size in MiB (5 or more; default 16). Memory use is about four parts.").withDefault("16");
+      "Multipart part size in MiB (5 or more; default 16). Memory use is about four parts.").withDefault("16")
+      .withRange("5", "1024");
   public static final Setting UPLOADS = Setting.of("uploads", SettingType.INTEGER,
-      "Parts uploaded in parallel (default 3).").withDefault("3");
+      "Parts uploaded in parallel (default 3).").withDefault("3").withRange("1", "64");
 
   @Override
   public String name() {

@@ -15,14 +15,14 @@ final class BackupCommand extends BaseCommand {
   int execute() {
     EngineFactory factory = factory();
     Reporting reporting = new Reporting(config(), output);
-    BackupEngine engine = factory.engine(output, false);
-    try (AutoCloseable ignored = engine.cancelOnShutdown(Duration.ofMinutes(3))) {
+    BackupEngine engine = engine(factory, false);
+    try {
       output.info("Backup of " + engine.instance().name() + " starting");
       BackupResult r = engine.backup();
       String lock = r.lockWindow() == null ? "no lock (zero-downtime)"
           : "Bitbucket locked for " + Output.seconds(r.lockWindow())
               + (r.drainedWindow() == null ? "" : ", drained for " + Output.seconds(r.drainedWindow()));
-      output.info("Backup " + r.id() + " is complete and verified: " + r.stored().location() + " ("
+      output.result("Backup " + r.id() + " is complete and verified: " + r.stored().location() + " ("
           + Output.mib(r.stored().size()) + ", " + r.summary().files() + " files, " + Output.mib(r.summary().bytes())
           + ")");
       output.info(lock + "; total " + Output.seconds(r.total()));
@@ -45,8 +45,6 @@ final class BackupCommand extends BaseCommand {
     } catch (BbdiyException e) {
       reporting.failure(engine.instance().name(), e);
       throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
     }
   }
 }

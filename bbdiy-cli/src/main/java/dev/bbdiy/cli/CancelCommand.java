@@ -15,7 +15,7 @@ final class CancelCommand extends BaseCommand {
   int execute() {
     MaintenanceClient client = factory().requireClient();
     client.cancel(new ExternalBackup("unknown", token));
-    output.info("Cancelled the backup task; Bitbucket stays locked until 'bbdiy unlock'");
+    output.result("Cancelled the backup task; Bitbucket stays locked until 'bbdiy unlock'");
     if (json) {
       output.json(java.util.Map.of("cancelled", true));
     }

@@ -8,8 +8,8 @@ import picocli.CommandLine.Command;
 final class CheckCommand extends BaseCommand {
   @Override
   int execute() {
-    List<String> warnings = factory().engine(output, false).check();
-    output.info("Configuration, tools and credentials are good" + (warnings.isEmpty() ? ""
+    List<String> warnings = engine(factory(), false).check();
+    output.result("Configuration, tools and credentials are good" + (warnings.isEmpty() ? ""
         : " (" + warnings.size() + " warnings above)"));
     if (json) {
       output.json(java.util.Map.of("ok", true, "warnings", warnings));

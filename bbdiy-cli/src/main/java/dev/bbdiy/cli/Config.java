@@ -1,6 +1,8 @@
 package dev.bbdiy.cli;
 
+import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.spi.Provider;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.Settings;
@@ -9,9 +11,9 @@ import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,8 +53,9 @@ final class Config {
       Map<String, String> environment, ProviderRegistry registry) {
     Map<String, String> values = new TreeMap<>();
     List<String> warnings = new ArrayList<>();
+    Set<String> secretKeys = secretKeys(registry);
     if (varsFile != null) {
-      VarsFile.Mapped mapped = VarsFile.load(varsFile);
+      VarsFile.Mapped mapped = VarsFile.load(varsFile, secretKeys::contains);
       values.putAll(mapped.configuration());
       warnings.addAll(mapped.warnings());
     }
@@ -75,7 +78,88 @@ final class Config {
     }
     values.putAll(overrides);
     Map<String, Settings> core = validate(values, registry);
+    checkSecretFilesPrivate(values, secretKeys, warnings);
     return new Config(values, warnings, core, registry);
+  }
+
+  /** Returns the full key of every secret setting, bbdiy's and every provider's. */
+  static Set<String> secretKeys(ProviderRegistry registry) {
+    Set<String> out = new TreeSet<>();
+    Map<String, List<Setting>> all = new LinkedHashMap<>(CoreKeys.GROUPS);
+    providers(registry).forEach((name, p) -> all.putIfAbsent(name, p.settings()));
+    all.forEach((prefix, settings) -> settings.stream().filter(Setting::secret)
+        .forEach(s -> out.add(prefix + "." + s.key())));
+    return out;
+  }
+
+  /** Checks what the types alone cannot: names, choices, URLs. Values are never quoted when they may be secret. */
+  private static void checkValues(Map<String, Settings> core) {
+    Settings instance = core.get("instance");
+    String name = instance.string(CoreKeys.NAME);
+    try {
+      BackupId.of(name, Instant.EPOCH);
+    } catch (IllegalArgumentException e) {
+      throw BbdiyException.configuration("Bad value for instance.name: '" + name + "' cannot start a backup id:"
+          + " use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 184 characters");
+    }
+    String type = instance.string(CoreKeys.TYPE);
+    try {
+      InstanceType.parse(type);
+    } catch (BbdiyException e) {
+      throw BbdiyException.configuration("Bad value for instance.type: '" + type + "': use bitbucket-dc or"
+          + " bitbucket-mesh");
+    }
+    String on = core.get("notify").string(CoreKeys.NOTIFY_ON).trim().toLowerCase(Locale.ROOT);
+    if (!on.equals("always") && !on.equals("failure")) {
+      throw BbdiyException.configuration("Bad value for notify.on: '" + on + "': use always or failure");
+    }
+    core.get("notify").secret(CoreKeys.WEBHOOK).ifPresent(hook -> {
+      if (!hook.reveal().trim().matches("(?i)https?://[^\\s/?#]+.*")) {
+        throw BbdiyException.configuration("Bad value for notify.webhook: it is not an http:// or https:// URL"
+            + " (the value is not shown: webhook URLs hold tokens)");
+      }
+    });
+    core.get("bitbucket").optional(CoreKeys.URL).ifPresent(Config::checkBitbucketUrl);
+  }
+
+  private static void checkBitbucketUrl(String url) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(https?)://([^/?#]*)(.*)").matcher(url.trim());
+    if (!m.matches()) {
+      // Not quoted when it may hold credentials in a form Redaction.urls does not recognise (user:secret@host).
+      throw BbdiyException.configuration("Bad value for bitbucket.url: " + (url.contains("@") ? "it" : "'" + url
+          + "'") + " is not an http:// or https:// URL, e.g. https://bitbucket.example.com");
+    }
+    if (m.group(2).contains("@")) {
+      throw BbdiyException.configuration("Bad value for bitbucket.url: it holds a user name or password"
+          + " (user:password@host), which would end up in logs and manifests: remove it from the URL and set"
+          + " bitbucket.user and bitbucket.password.file instead");
+    }
+    if (m.group(2).isEmpty() || m.group(3).contains("?") || m.group(3).contains("#")) {
+      throw BbdiyException.configuration("Bad value for bitbucket.url: '" + url + "' must be the base URL, e.g."
+          + " https://bitbucket.example.com or https://example.com/bitbucket, without a query");
+    }
+  }
+
+  /** Warns about every {@code <secret>.file} other users can read. */
+  private static void checkSecretFilesPrivate(Map<String, String> values, Set<String> secretKeys,
+      List<String> warnings) {
+    for (String key : secretKeys) {
+      String file = values.get(key + ".file");
+      if (file != null && !file.isBlank() && readableByOthers(Path.of(file.trim()))) {
+        warnings.add(file.trim() + " (" + key + ".file) holds a secret and other users can read it: run 'chmod 600 "
+            + file.trim() + "'");
+      }
+    }
+  }
+
+  /** Returns whether users other than the owner can read {@code file} (its target, if it is a link). */
+  static boolean readableByOthers(Path file) {
+    try {
+      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+      return perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ);
+    } catch (IOException | UnsupportedOperationException e) {
+      return false; // missing (reported when read) or not a POSIX file system
+    }
   }
 
   private static Map<String, Settings> validate(Map<String, String> values, ProviderRegistry registry) {
@@ -97,6 +181,7 @@ final class Config {
     for (Map.Entry<String, List<Setting>> g : groups.entrySet()) {
       out.put(g.getKey(), Settings.of(g.getKey(), g.getValue(), values));
     }
+    checkValues(out);
     for (String prefix : prefixes) {
       Provider p = providers.get(prefix);
       if (p != null && !groups.containsKey(prefix)) {
@@ -141,12 +226,39 @@ final class Config {
       p.load(r);
     } catch (IOException e) {
       throw BbdiyException.configuration("Cannot read the configuration file " + file + ": " + e.getMessage());
+    } catch (IllegalArgumentException malformed) {
+      throw BbdiyException.configuration(malformedEscape(file));
     }
     Map<String, String> out = new TreeMap<>();
     for (String k : p.stringPropertyNames()) {
       out.put(k.trim(), p.getProperty(k).trim());
     }
     return out;
+  }
+
+  /** Says where the unicode escape that {@link Properties#load} refused is: file, line and key. */
+  private static String malformedEscape(Path file) {
+    String fix = ": write \\u and four hex digits, or \\\\ for a backslash";
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (IOException | RuntimeException e) {
+      return "The configuration file " + file + " has a malformed \\u escape" + fix;
+    }
+    for (int n = 0; n < lines.size(); n++) {
+      String line = lines.get(n);
+      for (int i = 0; i < line.length(); i++) {
+        if (line.charAt(i) == '\\' && i + 1 < line.length()) {
+          if (line.charAt(i + 1) == 'u' && !line.substring(i + 2).matches("(?s)[0-9a-fA-F]{4}.*")) {
+            String key = line.strip().split("\\s*[=:]", 2)[0].strip();
+            return "The configuration file " + file + " has a malformed \\u escape on line " + (n + 1)
+                + (key.isEmpty() ? "" : " (" + key + ")") + fix;
+          }
+          i++; // an escaped character, \\\\ included
+        }
+      }
+    }
+    return "The configuration file " + file + " has a malformed \\u escape" + fix;
   }
 
   private static void checkSecretsPrivate(Path file, Map<String, String> values, ProviderRegistry registry,
@@ -164,14 +276,9 @@ final class Config {
     if (secrets.isEmpty()) {
       return;
     }
-    try {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-      if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
-        warnings.add(file + " holds " + String.join(", ", secrets) + " and other users can read it: run"
-            + " 'chmod 600 " + file + "', or move the secret to a file of its own (<key>.file=<path>)");
-      }
-    } catch (IOException | UnsupportedOperationException ignored) {
-      // not a POSIX file system: nothing to check
+    if (readableByOthers(file)) {
+      warnings.add(file + " holds " + String.join(", ", secrets) + " and other users can read it: run"
+          + " 'chmod 600 " + file + "', or move the secret to a file of its own (<key>.file=<path>)");
     }
   }
 

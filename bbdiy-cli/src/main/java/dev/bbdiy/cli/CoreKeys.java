@@ -17,14 +17,16 @@ final class CoreKeys {
   static final Setting CA = Setting.of("ca-certificates", SettingType.PATH,
       "PEM bundle of a private CA to trust for HTTPS, in addition to the JVM's.");
   static final Setting DRAIN_TIMEOUT = Setting.of("drain-timeout", SettingType.DURATION,
-      "How long to wait for Bitbucket to drain database and git operations.").withDefault("5m");
+      "How long to wait for Bitbucket to drain database and git operations.").withDefault("5m")
+      .withRange("100ms", "1d");
   static final Setting MAX_LOCK = Setting.of("max-lock-window", SettingType.DURATION,
-      "The lock watchdog: a backup locked this long is cancelled and Bitbucket unlocked.").withDefault("1h");
+      "The lock watchdog: a backup locked this long is cancelled and Bitbucket unlocked.").withDefault("1h")
+      .withRange("100ms", "7d");
   static final Setting TIMEOUT = Setting.of("timeout", SettingType.DURATION,
-      "Timeout of one HTTP call to Bitbucket.").withDefault("60s");
+      "Timeout of one HTTP call to Bitbucket.").withDefault("60s").withRange("100ms", "1h");
   static final Setting UNLOCK_RETRY = Setting.of("unlock-retry", SettingType.DURATION,
       "How long a failing unlock keeps being retried before bbdiy gives up and prints the unlock command.")
-      .withDefault("2m");
+      .withDefault("2m").withRange("1s", "1d");
   static final Setting ZERO_DOWNTIME = Setting.of("zero-downtime", SettingType.BOOLEAN,
       "Back up without locking (Bitbucket 4.8+; snapshot providers only) (BACKUP_ZERO_DOWNTIME).")
       .withDefault("false");
@@ -54,9 +56,9 @@ final class CoreKeys {
       "Archiver: tar (default), directory, s3 (BACKUP_ARCHIVE_TYPE).").withDefault("tar");
 
   static final Setting KEEP = Setting.of("keep", SettingType.INTEGER,
-      "Keep the newest N backups; 0 (default) keeps all (KEEP_BACKUPS).").withDefault("0");
+      "Keep the newest N backups; 0 (default) keeps all (KEEP_BACKUPS).").withDefault("0").withRange("0", "100000");
   static final Setting WITHIN = Setting.of("within", SettingType.DURATION,
-      "Also keep every backup younger than this, e.g. 30d.");
+      "Also keep every backup younger than this, e.g. 30d.").withRange("1s", "36500d");
 
   static final Setting WEBHOOK = Setting.of("webhook", SettingType.SECRET,
       "URL that receives a JSON POST after each backup (Slack incoming webhooks work); or notify.webhook.file.");

@@ -56,6 +56,9 @@ final class DemoCommand extends BaseCommand {
 
   @Override
   int execute() {
+    if (repositories < 1 || repositories > 1000) {
+      throw new BbdiyException(ErrorCode.USAGE, "--repositories must be from 1 to 1000, not " + repositories);
+    }
     Path base;
     try {
       base = dir != null ? Files.createDirectories(dir) : Files.createTempDirectory("bbdiy-demo-");
@@ -99,6 +102,7 @@ final class DemoCommand extends BaseCommand {
           .configuration(config)
           .listener(output)
           .build();
+      watch(engine);
 
       BackupResult backup = engine.backup();
       VerifyResult verify = engine.verify(backup.id());

@@ -42,6 +42,10 @@ final class EngineFactory {
         .unlockRetryBudget(b.duration(CoreKeys.UNLOCK_RETRY));
     Optional<String> user = b.optional(CoreKeys.USER);
     Optional<Secret> password = b.secret(CoreKeys.PASSWORD);
+    if (password.isPresent() && password.get().isEmpty()) {
+      throw BbdiyException.configuration("bitbucket.password is empty: set it (or bitbucket.password.file); bbdiy"
+          + " never tries an empty password, which only earns the account a CAPTCHA");
+    }
     if (user.isPresent() && password.isPresent()) {
       builder.credentials(user.get(), password.get());
     } else if (user.isPresent() || password.isPresent()) {
@@ -49,7 +53,12 @@ final class EngineFactory {
           + " bitbucket.password.file)");
     }
     b.optionalPath(CoreKeys.CA).ifPresent(builder::trustedCertificates);
-    return Optional.of(builder.build());
+    try {
+      return Optional.of(builder.build());
+    } catch (IllegalArgumentException e) {
+      throw BbdiyException.configuration("Bad value for bitbucket.url or bitbucket.ca-certificates: "
+          + Redaction.urls(String.valueOf(e.getMessage())));
+    }
   }
 
   /** Returns a client, failing with the fix if none is configured. */
@@ -84,8 +93,21 @@ final class EngineFactory {
         "work.dir is not configured: set the working directory (Atlassian's BITBUCKET_BACKUP_ROOT)"));
   }
 
-  /** Returns an engine for the command. */
+  /**
+   * Returns an engine for the command.
+   *
+   * @throws BbdiyException {@link dev.bbdiy.api.ErrorCode#CONFIGURATION} if the configuration cannot make one
+   */
   BackupEngine engine(BackupListener listener, boolean resolveOwner) {
+    try {
+      return buildEngine(listener, resolveOwner);
+    } catch (IllegalArgumentException e) {
+      // Every value comes from the configuration, which Config checked; this is the net under that check.
+      throw BbdiyException.configuration("Invalid configuration: " + Redaction.urls(String.valueOf(e.getMessage())));
+    }
+  }
+
+  private BackupEngine buildEngine(BackupListener listener, boolean resolveOwner) {
     ProviderRegistry registry = config.registry();
     Settings b = config.group("bitbucket");
     Settings retention = config.group("retention");

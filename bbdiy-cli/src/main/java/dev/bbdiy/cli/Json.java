@@ -11,7 +11,7 @@ import java.time.Instant;
 
 /**
  * JSON for {@code --json}: the library's result records as they are, with instants as ISO-8601 strings,
- * durations as seconds (a decimal number), paths and backup ids as strings.
+ * durations as seconds (a decimal number), paths and backup ids as strings. URLs never show user info.
  */
 final class Json {
   private static final Moshi MOSHI = new Moshi.Builder().add(new Adapters()).build();
@@ -21,7 +21,7 @@ final class Json {
   static String write(Object value) {
     // The Object adapter picks each value's adapter from its runtime type, mapping maps and lists to theirs.
     JsonAdapter<Object> adapter = MOSHI.adapter(Object.class);
-    return adapter.serializeNulls().indent("  ").toJson(value);
+    return Redaction.urls(adapter.serializeNulls().indent("  ").toJson(value));
   }
 
   /** Adapters for the JDK types in the result records (Moshi needs both directions of each, even to write). */

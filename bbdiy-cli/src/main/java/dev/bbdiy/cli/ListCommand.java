@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 final class ListCommand extends BaseCommand {
   @Override
   int execute() {
-    List<StoredBackup> backups = factory().engine(output, false).list();
+    List<StoredBackup> backups = engine(factory(), false).list();
     print(output, backups, json);
     return 0;
   }

@@ -42,12 +42,19 @@ public final class Main implements Callable<Integer> {
   final PrintStream err;
   final Map<String, String> environment;
   final boolean terminal;
+  /** Whether commands handle SIGTERM and Ctrl-C: only when this is the process ({@link #main}), not a library call. */
+  final boolean handlesSignals;
 
   Main(PrintStream out, PrintStream err, Map<String, String> environment, boolean terminal) {
+    this(out, err, environment, terminal, false);
+  }
+
+  Main(PrintStream out, PrintStream err, Map<String, String> environment, boolean terminal, boolean handlesSignals) {
     this.out = out;
     this.err = err;
     this.environment = environment;
     this.terminal = terminal;
+    this.handlesSignals = handlesSignals;
   }
 
   @Override
@@ -58,7 +65,7 @@ public final class Main implements Callable<Integer> {
 
   /** Runs the command line and exits with its exit code. */
   public static void main(String[] args) {
-    System.exit(run(System.out, System.err, System.getenv(), System.console() != null, args));
+    System.exit(run(new Main(System.out, System.err, System.getenv(), System.console() != null, true), args));
   }
 
   /** Runs a command with the given output streams and returns its exit code; never exits the JVM. */
@@ -69,7 +76,12 @@ public final class Main implements Callable<Integer> {
   /** Runs a command with the given streams and environment; returns its exit code. */
   public static int run(PrintStream out, PrintStream err, Map<String, String> environment, boolean terminal,
       String... args) {
-    Main main = new Main(out, err, environment, terminal);
+    return run(new Main(out, err, environment, terminal), args);
+  }
+
+  private static int run(Main main, String... args) {
+    PrintStream out = main.out;
+    PrintStream err = main.err;
     CommandLine cl = new CommandLine(main);
     cl.setOut(new PrintWriter(new java.io.OutputStreamWriter(out, StandardCharsets.UTF_8), true));
     cl.setErr(new PrintWriter(new java.io.OutputStreamWriter(err, StandardCharsets.UTF_8), true));

@@ -9,8 +9,9 @@ import java.util.Locale;
 
 /**
  * How a command talks: human lines prefixed with the instance URL (as Atlassian's scripts print them), a
- * progress line redrawn in place on a terminal, nothing but warnings with {@code --quiet}, and with {@code
- * --json} one JSON document on standard output while the lines go to standard error.
+ * progress line redrawn in place on a terminal, only warnings, errors and the one result line with {@code
+ * --quiet}, and with {@code --json} one JSON document on standard output while the lines go to standard error.
+ * No line ever shows the user info ({@code user:password@}) of a URL.
  */
 final class Output implements BackupListener {
   private final PrintStream out;
@@ -32,7 +33,7 @@ final class Output implements BackupListener {
   }
 
   void prefix(String url) {
-    this.prefix = url.isEmpty() ? "" : "[" + url + "] ";
+    this.prefix = url.isEmpty() ? "" : "[" + Redaction.urls(url) + "] ";
   }
 
   boolean json() {
@@ -52,20 +53,26 @@ final class Output implements BackupListener {
   void info(String line) {
     if (!quiet) {
       clearProgress();
-      human().println(prefix + line);
+      human().println(Redaction.urls(prefix + line));
     }
+  }
+
+  /** Prints the one line that says how a command ended, even when quiet. */
+  void result(String line) {
+    clearProgress();
+    human().println(Redaction.urls(prefix + line));
   }
 
   /** Prints a warning, even when quiet. */
   void warn(String line) {
     clearProgress();
-    human().println(prefix + "WARN: " + line);
+    human().println(Redaction.urls(prefix + "WARN: " + line));
   }
 
   /** Prints an error for humans, even when quiet. */
   void error(String line) {
     clearProgress();
-    err.println(prefix + "ERROR: " + line);
+    err.println(Redaction.urls(prefix + "ERROR: " + line));
   }
 
   /** Prints the JSON document of a command. */
@@ -75,7 +82,13 @@ final class Output implements BackupListener {
 
   /** Prints data a command was asked for (a list, a status): on stdout, or stderr when stdout carries JSON. */
   void data(String line) {
-    human().println(line);
+    human().println(Redaction.urls(line));
+  }
+
+  /** Flushes both streams, before a signal ends the process. */
+  void flush() {
+    out.flush();
+    err.flush();
   }
 
   @Override
@@ -115,7 +128,7 @@ final class Output implements BackupListener {
     if (terminal && (measurable || p.done() >= 0)) {
       String bar = measurable ? bar(p.done(), p.total()) + " " : "";
       String amount = p.unit().equals("bytes") ? mib(p.done()) : p.done() + (p.total() > 0 ? "/" + p.total() : "");
-      String line = "\r  " + bar + p.source() + ": " + p.message() + " (" + amount + ")";
+      String line = Redaction.urls("\r  " + bar + p.source() + ": " + p.message() + " (" + amount + ")");
       human().print(line.length() > 140 ? line.substring(0, 140) : line + "\u001b[K");
       human().flush();
       progressShown = true;

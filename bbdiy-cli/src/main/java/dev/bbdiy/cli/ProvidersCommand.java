@@ -63,7 +63,7 @@ final class ProvidersCommand extends BaseCommand {
   private void line(String prefix, Setting s) {
     output.data("    " + prefix + "." + s.key() + " (" + s.type().name().toLowerCase(java.util.Locale.ROOT)
         + (s.required() ? ", required" : "") + (s.defaultValue() != null ? ", default " + s.defaultValue() : "")
-        + ") " + s.description());
+        + (s.min() != null ? ", " + s.min() + " to " + s.max() : "") + ") " + s.description());
   }
 
   private static Map<String, Object> describe(String prefix, Setting s) {
@@ -73,6 +73,8 @@ final class ProvidersCommand extends BaseCommand {
     m.put("required", s.required());
     m.put("secret", s.secret());
     m.put("default", s.defaultValue());
+    m.put("min", s.min());
+    m.put("max", s.max());
     m.put("environment", Config.envName(prefix + "." + s.key()));
     m.put("description", s.description());
     return m;

@@ -13,14 +13,14 @@ final class PruneCommand extends BaseCommand {
     EngineFactory f = factory();
     var retention = config().group("retention");
     if (retention.integer(CoreKeys.KEEP) == 0 && retention.optional(CoreKeys.WITHIN).isEmpty()) {
-      output.info("No retention rule is configured (retention.keep, retention.within): nothing is deleted");
+      output.result("No retention rule is configured (retention.keep, retention.within): nothing is deleted");
       if (json) {
         output.json(List.of());
       }
       return 0;
     }
-    List<BackupId> deleted = f.engine(output, false).prune();
-    output.info(deleted.isEmpty() ? "Nothing to delete" : "Deleted " + deleted.size() + " backups: " + deleted);
+    List<BackupId> deleted = engine(f, false).prune();
+    output.result(deleted.isEmpty() ? "Nothing to delete" : "Deleted " + deleted.size() + " backups: " + deleted);
     if (json) {
       output.json(deleted);
     }

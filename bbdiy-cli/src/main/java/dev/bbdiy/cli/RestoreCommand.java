@@ -8,7 +8,6 @@ import dev.bbdiy.api.StoredBackup;
 import dev.bbdiy.core.BackupEngine;
 import dev.bbdiy.core.RestoreRequest;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +47,7 @@ final class RestoreCommand extends BaseCommand {
   @Override
   int execute() {
     EngineFactory factory = factory();
-    BackupEngine engine = factory.engine(output, true);
+    BackupEngine engine = engine(factory, true);
     if (id == null) {
       List<StoredBackup> backups = engine.list();
       ListCommand.print(output, backups, json);
@@ -73,28 +72,22 @@ final class RestoreCommand extends BaseCommand {
     if (databaseOnly) {
       request.databaseOnly();
     }
-    try (AutoCloseable ignored = engine.cancelOnShutdown(Duration.ofMinutes(3))) {
-      output.info("Restoring " + backupId);
-      RestoreResult r = engine.restore(request.build());
-      output.info("Restored " + backupId + (r.verified() ? " (verified against its manifest)" : " (UNVERIFIED)")
-          + " in " + Output.seconds(r.total()) + ": " + r.files() + " files, " + Output.mib(r.bytes()));
-      if (r.home() != null) {
-        output.info("  home: " + r.home());
-      }
-      for (Path p : r.dataStores()) {
-        output.info("  data store: " + p);
-      }
-      if (r.database() != null) {
-        output.info("  database: " + r.database());
-      }
-      if (json) {
-        output.json(r);
-      }
-      return 0;
-    } catch (BbdiyException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
+    output.info("Restoring " + backupId);
+    RestoreResult r = engine.restore(request.build());
+    output.result("Restored " + backupId + (r.verified() ? " (verified against its manifest)" : " (UNVERIFIED)")
+        + " in " + Output.seconds(r.total()) + ": " + r.files() + " files, " + Output.mib(r.bytes()));
+    if (r.home() != null) {
+      output.info("  home: " + r.home());
     }
+    for (Path p : r.dataStores()) {
+      output.info("  data store: " + p);
+    }
+    if (r.database() != null) {
+      output.info("  database: " + r.database());
+    }
+    if (json) {
+      output.json(r);
+    }
+    return 0;
   }
 }

@@ -28,14 +28,14 @@ final class UnlockCommand extends BaseCommand {
     }
     if (token != null) {
       client.unlock(client.adopt(token));
-      output.info("Unlocked " + client.baseUrl());
+      output.result("Unlocked " + client.baseUrl());
       if (json) {
         output.json(java.util.Map.of("released", true));
       }
       return 0;
     }
     RecoveryResult r = BackupEngine.recover(f.workDir(), client);
-    output.info(r.message());
+    output.result(r.message());
     if (json) {
       output.json(r);
     }

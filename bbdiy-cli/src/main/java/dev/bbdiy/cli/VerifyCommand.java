@@ -14,13 +14,13 @@ final class VerifyCommand extends BaseCommand {
 
   @Override
   int execute() {
-    BackupEngine engine = factory().engine(output, false);
+    BackupEngine engine = engine(factory(), false);
     VerifyResult r = engine.verify(ListCommand.resolve(engine, id));
     if (json) {
       output.json(r);
     }
     if (r.ok()) {
-      output.info("Backup " + r.id() + " is intact: " + r.entries() + " entries, " + Output.mib(r.bytes())
+      output.result("Backup " + r.id() + " is intact: " + r.entries() + " entries, " + Output.mib(r.bytes())
           + " checked in " + Output.seconds(r.took()));
       return 0;
     }

@@ -22,7 +22,7 @@ public final class PostgresProvider implements DatabaseDumperProvider {
   public static final Setting HOST = Setting.of("host", SettingType.STRING,
       "Database host (POSTGRES_HOST).").withDefault("localhost");
   public static final Setting PORT = Setting.of("port", SettingType.INTEGER,
-      "Database port (POSTGRES_PORT).").withDefault("5432");
+      "Database port (POSTGRES_PORT).").withDefault("5432").withRange("1", "65535");
   public static final Setting USER = Setting.of("user", SettingType.STRING,
       "Database user (POSTGRES_USERNAME); needs to read every table.").withDefault("bitbucket");
   public static final Setting PASSWORD = Setting.of("password", SettingType.SECRET,
@@ -36,7 +36,8 @@ public final class PostgresProvider implements DatabaseDumperProvider {
   public static final Setting BIN_DIR = Setting.of("bin-dir", SettingType.PATH,
       "Directory of pg_dump and pg_restore; default: the newest installed version, or the PATH.");
   public static final Setting JOBS = Setting.of("jobs", SettingType.INTEGER,
-      "Parallel pg_dump / pg_restore jobs; 0 (default) is one per core, at most 8.").withDefault("0");
+      "Parallel pg_dump / pg_restore jobs; 0 (default) is one per core, at most 8.").withDefault("0")
+      .withRange("0", "64");
   public static final Setting MODE = Setting.of("mode", SettingType.STRING,
       "snapshot (default): export a snapshot inside the lock and dump it after; in-lock: dump inside the lock,"
           + " as Atlassian's scripts do (for comparison, or servers that cannot export snapshots).")

@@ -22,14 +22,18 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * The validated settings of one provider: the configuration keys under {@code <prefix>.}, checked against the
- * {@link Setting}s the provider declares. Creating it fails on unknown keys, values of the wrong type and
- * missing required settings, naming the full key, so that a bad configuration is rejected before anything runs.
+ * {@link Setting}s the provider declares. Creating it fails on unknown keys, values of the wrong type or outside a
+ * setting's {@linkplain Setting#withRange range}, and missing required settings, naming the full key, so that a
+ * bad configuration is rejected before anything runs.
  *
  * <p>Immutable and thread-safe. Secrets are kept apart and never appear in {@link #describe()} or {@link
  * #toString()}.
  */
 public final class Settings {
   private static final Pattern SIMPLE_DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)?");
+  /** The longest duration any setting accepts: long enough for anything, short enough for any arithmetic. */
+  private static final Duration MAX_DURATION = Duration.ofDays(36500);
+  private static final String MAX_DURATION_TEXT = "36500d";
 
   private final String prefix;
   private final Map<String, Setting> declared;
@@ -144,9 +148,9 @@ public final class Settings {
     return optional(setting).orElseThrow(() -> missing(setting));
   }
 
-  /** Returns an {@link SettingType#INTEGER} setting. */
+  /** Returns an {@link SettingType#INTEGER} setting, within its declared range. */
   public int integer(Setting setting) {
-    return Integer.parseInt(string(setting));
+    return parseInteger(string(setting));
   }
 
   /** Returns a {@link SettingType#BOOLEAN} setting; absent without default is {@code false}. */
@@ -203,32 +207,53 @@ public final class Settings {
     return "Settings" + describe();
   }
 
-  /** Parses a duration as {@link SettingType#DURATION} documents it. */
+  /**
+   * Parses a duration as {@link SettingType#DURATION} documents it.
+   *
+   * @throws IllegalArgumentException if it is not a duration, is negative or is longer than 36500 days
+   */
   public static Duration parseDuration(String text) {
     String t = text.trim().toLowerCase(Locale.ROOT);
+    Duration d;
     Matcher m = SIMPLE_DURATION.matcher(t);
     if (m.matches()) {
-      long n = Long.parseLong(m.group(1));
       String unit = m.group(2) == null ? "s" : m.group(2);
-      switch (unit) {
-        case "ms":
-          return Duration.ofMillis(n);
-        case "m":
-          return Duration.ofMinutes(n);
-        case "h":
-          return Duration.ofHours(n);
-        case "d":
-          return Duration.ofDays(n);
-        default:
-          return Duration.ofSeconds(n);
+      try {
+        long n = Long.parseLong(m.group(1));
+        switch (unit) {
+          case "ms":
+            d = Duration.ofMillis(n);
+            break;
+          case "m":
+            d = Duration.ofMinutes(n);
+            break;
+          case "h":
+            d = Duration.ofHours(n);
+            break;
+          case "d":
+            d = Duration.ofDays(n);
+            break;
+          default:
+            d = Duration.ofSeconds(n);
+        }
+      } catch (ArithmeticException | NumberFormatException tooLong) {
+        throw new IllegalArgumentException("'" + text.trim() + "' is too long: at most " + MAX_DURATION_TEXT);
+      }
+    } else {
+      try {
+        d = Duration.parse(text.trim().toUpperCase(Locale.ROOT));
+      } catch (DateTimeParseException | ArithmeticException e) {
+        throw new IllegalArgumentException(
+            "'" + text.trim() + "' is not a duration: write 500ms, 30s, 5m, 2h, 1d or PT5M");
       }
     }
-    try {
-      return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
-    } catch (DateTimeParseException e) {
-      throw new IllegalArgumentException(
-          "'" + text + "' is not a duration: write 500ms, 30s, 5m, 2h, 1d or PT5M");
+    if (d.isNegative()) {
+      throw new IllegalArgumentException("'" + text.trim() + "' is negative: durations count forward");
     }
+    if (d.compareTo(MAX_DURATION) > 0) {
+      throw new IllegalArgumentException("'" + text.trim() + "' is too long: at most " + MAX_DURATION_TEXT);
+    }
+    return d;
   }
 
   /** Parses a boolean as {@link SettingType#BOOLEAN} documents it. */
@@ -262,10 +287,18 @@ public final class Settings {
   }
 
   private static void validate(String prefix, Setting s, String value) {
+    String problem = problem(s.type(), value, s.min(), s.max());
+    if (problem != null) {
+      throw BbdiyException.configuration("Bad value for " + prefix + "." + s.key() + ": " + problem);
+    }
+  }
+
+  /** Returns what is wrong with {@code value} for a setting of {@code type} and range, or null if nothing. */
+  static @Nullable String problem(SettingType type, String value, @Nullable String min, @Nullable String max) {
     try {
-      switch (s.type()) {
+      switch (type) {
         case INTEGER:
-          Integer.parseInt(value);
+          parseInteger(value);
           break;
         case BOOLEAN:
           parseBoolean(value);
@@ -277,11 +310,36 @@ public final class Settings {
           Path.of(value);
           break;
         default:
-          break;
+          return null;
       }
     } catch (RuntimeException e) {
-      String why = e instanceof NumberFormatException ? "'" + value + "' is not a whole number" : e.getMessage();
-      throw BbdiyException.configuration("Bad value for " + prefix + "." + s.key() + ": " + why);
+      return e.getMessage();
+    }
+    if (min != null && max != null
+        && (compare(type, value, min) < 0 || compare(type, value, max) > 0)) {
+      return value.trim() + " is out of range: use " + min + " to " + max;
+    }
+    return null;
+  }
+
+  /** Compares two values of an INTEGER or DURATION setting; throws IllegalArgumentException if one is invalid. */
+  static int compare(SettingType type, String a, String b) {
+    if (type == SettingType.INTEGER) {
+      return Integer.compare(parseInteger(a), parseInteger(b));
+    }
+    if (type == SettingType.DURATION) {
+      return parseDuration(a).compareTo(parseDuration(b));
+    }
+    throw new IllegalArgumentException(type + " values have no order");
+  }
+
+  private static int parseInteger(String text) {
+    String t = text.trim();
+    try {
+      return Integer.parseInt(t);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(t.matches("[+-]?\\d+")
+          ? "'" + t + "' is too large" : "'" + t + "' is not a whole number");
     }
   }
 

@@ -17,9 +17,9 @@ public final class TarArchiverProvider implements ArchiverProvider {
       .withDefault("zstd");
   public static final Setting LEVEL = Setting.of("level", SettingType.INTEGER,
       "Compression level; default 1 for zstd (as small as gzip on Bitbucket data, ten times faster; 3 or more for"
-          + " text-heavy data such as large database dumps), 6 for gzip.");
+          + " text-heavy data such as large database dumps), 6 for gzip.").withRange("0", "22");
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
-      "Compression threads; 0 (default) uses every core.").withDefault("0");
+      "Compression threads; 0 (default) uses every core.").withDefault("0").withRange("0", "256");
 
   @Override
   public String name() {

@@ -15,7 +15,7 @@ import java.util.Set;
  */
 public final class CopyProvider implements HomeSnapshotterProvider {
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
-      "Parallel copy workers; 0 (default) uses four per core.").withDefault("0");
+      "Parallel copy workers; 0 (default) uses four per core.").withDefault("0").withRange("0", "1024");
 
   @Override
   public String name() {
