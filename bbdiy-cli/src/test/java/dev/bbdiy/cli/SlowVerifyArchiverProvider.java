@@ -83,6 +83,16 @@ public final class SlowVerifyArchiverProvider implements ArchiverProvider {
       }
 
       @Override
+      public StoredBackup commit(BackupId id) {
+        return tar.commit(id);
+      }
+
+      @Override
+      public Lock lock(java.time.Duration wait, RunContext run) {
+        return tar.lock(wait, run);
+      }
+
+      @Override
       public List<StoredBackup> list() {
         return tar.list();
       }
