@@ -31,7 +31,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <pre>
  * home.type=script
- * script.prepare=rsync -a --delete --delete-excluded --exclude-from="$BBDIY_EXCLUDE_FILE" "$BBDIY_SOURCE/" "$BBDIY_TARGET/"
+ * script.prepare=rsync -a --delete --delete-excluded --exclude-from="$BBDIY_EXCLUDE_FILE" "$BBDIY_SOURCE/" "$BBDIY_TARGET/"; rc=$?; [ $rc -eq 0 ] || [ $rc -eq 24 ]
  * script.capture=rsync -a --checksum --delete --delete-excluded --exclude-from="$BBDIY_EXCLUDE_FILE" "$BBDIY_SOURCE/" "$BBDIY_TARGET/"
  * </pre>
  *
