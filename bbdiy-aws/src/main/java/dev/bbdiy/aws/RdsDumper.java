@@ -302,7 +302,7 @@ final class RdsDumper implements DatabaseDumper {
           return;
         }
         if (code.startsWith("Invalid") && code.contains("State") && attempt == 0) {
-          awaitSnapshot(client, id, ctx.progress(), dev.bbdiy.core.internal.Cancellation.never());
+          awaitSnapshot(client, id, ctx.progress(), dev.bbdiy.kit.Cancellations.none());
           continue;
         }
         throw AwsSupport.failure(PROVIDER, "deleting snapshot " + id, "rds:DeleteDBSnapshot", e);

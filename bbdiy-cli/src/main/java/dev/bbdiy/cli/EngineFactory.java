@@ -7,7 +7,7 @@ import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.core.BackupEngine;
-import dev.bbdiy.core.ChildProcess;
+import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
 import dev.bbdiy.core.RetentionPolicy;

@@ -4,7 +4,7 @@ import dev.bbdiy.api.BackupResult;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.api.spi.Settings;
-import dev.bbdiy.core.internal.SecureFiles;
+import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -133,7 +133,7 @@ final class Reporting {
     }
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());
-      SecureFiles.writeAtomically(file, sb.toString());
+      PrivateFiles.writeAtomically(file, sb.toString());
       file.toFile().setReadable(true, false);
     } catch (IOException e) {
       output.warn("cannot write the metrics file " + file + ": " + e.getMessage());

@@ -3,7 +3,7 @@ package dev.bbdiy.cli;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.Settings;
-import dev.bbdiy.testkit.FakeBitbucketServer;
+import dev.bbdiy.simulator.FakeBitbucketServer;
 import java.net.BindException;
 import java.util.ArrayList;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.bbdiy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bbdiy.core.internal.JsonObject;
-import dev.bbdiy.testkit.BitbucketHomes;
+import dev.bbdiy.simulator.BitbucketHomes;
 import dev.bbdiy.testkit.FakeBitbucketExtension;
 import java.io.BufferedReader;
 import java.io.IOException;

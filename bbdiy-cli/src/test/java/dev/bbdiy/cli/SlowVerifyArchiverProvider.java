@@ -14,7 +14,7 @@ import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.SettingType;
 import dev.bbdiy.api.spi.Settings;
-import dev.bbdiy.core.internal.archive.TarArchiverProvider;
+import dev.bbdiy.archive.TarArchiverProvider;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

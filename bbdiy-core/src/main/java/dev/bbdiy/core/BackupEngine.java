@@ -33,13 +33,13 @@ import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.core.internal.Cancellation;
 import dev.bbdiy.core.internal.EngineContexts;
 import dev.bbdiy.core.internal.EventSink;
-import dev.bbdiy.core.internal.GitLockFiles;
+import dev.bbdiy.kit.GitLockFiles;
 import dev.bbdiy.core.internal.LockSession;
 import dev.bbdiy.core.internal.LockStateFile;
-import dev.bbdiy.core.internal.Ownership;
+import dev.bbdiy.kit.Ownership;
 import dev.bbdiy.core.internal.Parallel;
-import dev.bbdiy.core.internal.RunLock;
-import dev.bbdiy.core.internal.SecureFiles;
+import dev.bbdiy.kit.LockFile;
+import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -316,7 +316,7 @@ public final class BackupEngine {
     EventSink events = new EventSink(listener, clock);
     Instant start = clock.instant();
     events.emit(new BackupEvent.OperationStarted(start, name, id));
-    try (RunLock ignored = RunLock.acquire(stateDir, name)) {
+    try (LockFile ignored = LockFile.acquire(stateDir, name)) {
       T result = body.run(new Run(id == null ? BackupId.of(instance.name(), start) : id, events, cancellation));
       events.emit(new BackupEvent.OperationFinished(clock.instant(), name, Duration.between(start,
           clock.instant()), null, null));
@@ -665,7 +665,7 @@ public final class BackupEngine {
    */
   public static RecoveryResult recover(Path workDir, MaintenanceClient client) {
     Path dir = workDir.toAbsolutePath().normalize();
-    try (RunLock ignored = RunLock.acquire(dir.resolve(".bbdiy"), "recover")) {
+    try (LockFile ignored = LockFile.acquire(dir.resolve(".bbdiy"), "recover")) {
       return recoverState(dir.resolve(".bbdiy"), dir, client);
     }
   }
@@ -848,7 +848,7 @@ public final class BackupEngine {
     }
     for (Path target : emptyTargets) {
       try {
-        if (!SecureFiles.isAbsentOrEmpty(target)) {
+        if (!PrivateFiles.isAbsentOrEmpty(target)) {
           throw BbdiyException.refused("Restore target " + target + " is not empty. A restore never overwrites:"
               + " move the old data away, or restore elsewhere (--target-home, --target-data-store).");
         }
@@ -876,8 +876,8 @@ public final class BackupEngine {
     try {
       if (needsExtract) {
         if (dbDir != null) {
-          SecureFiles.deleteTree(dbDir.getParent());
-          SecureFiles.createPrivateDirectories(dbDir.getParent());
+          PrivateFiles.deleteTree(dbDir.getParent());
+          PrivateFiles.createPrivateDirectories(dbDir.getParent());
         }
         try (Cancellation.Section ignored = run.cancellation.interruptible()) {
           extracted = events.phase(Phase.EXTRACT, () -> archiver.extract(request.id(), plan.build(),
@@ -924,7 +924,7 @@ public final class BackupEngine {
     } finally {
       if (dbDir != null) {
         try {
-          SecureFiles.deleteTree(dbDir.getParent());
+          PrivateFiles.deleteTree(dbDir.getParent());
         } catch (IOException e) {
           events.warning("bbdiy", "could not remove the temporary copy of the dump in " + dbDir.getParent());
         }
@@ -959,7 +959,7 @@ public final class BackupEngine {
   private void undoExtraction(Run run, List<Path> targets) {
     for (Path t : targets) {
       try {
-        SecureFiles.emptyDirectory(t);
+        PrivateFiles.emptyDirectory(t);
       } catch (IOException e) {
         run.events.warning("bbdiy", "could not remove what was partly restored into " + t + ": " + e.getMessage());
       }

@@ -3,7 +3,7 @@ package dev.bbdiy.core;
 import dev.bbdiy.api.BackupEvent;
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.spi.Secret;
-import dev.bbdiy.core.internal.archive.TarArchiverProvider;
+import dev.bbdiy.archive.TarArchiverProvider;
 import dev.bbdiy.testkit.ScriptedProvider;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.spi.Secret;
-import dev.bbdiy.core.internal.archive.TarArchiverProvider;
+import dev.bbdiy.archive.TarArchiverProvider;
 import dev.bbdiy.testkit.FakeBitbucketExtension;
-import dev.bbdiy.testkit.FakeBitbucketServer.EventType;
+import dev.bbdiy.simulator.FakeBitbucketServer.EventType;
 import dev.bbdiy.testkit.ScriptedProvider;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -9,8 +9,8 @@ import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
-import dev.bbdiy.core.ChildProcess;
-import dev.bbdiy.core.internal.SecureFiles;
+import dev.bbdiy.kit.ChildProcess;
+import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -245,7 +245,7 @@ final class PostgresDumper implements DatabaseDumper {
     Path partial = partialDir();
     Path passfile = null;
     try {
-      SecureFiles.deleteTree(partial);
+      PrivateFiles.deleteTree(partial);
       Files.createDirectories(partial.getParent());
       passfile = passfile();
       int tables = countTables();
@@ -278,19 +278,19 @@ final class PostgresDumper implements DatabaseDumper {
       environment(b, passfile);
       b.build().run().orThrow("postgresql", "pg_dump of " + cfg.where());
       Path previous = workDir.resolve(BackupLayout.DATABASE + ".previous");
-      SecureFiles.deleteTree(previous);
+      PrivateFiles.deleteTree(previous);
       if (Files.exists(finalDir)) {
         Files.move(finalDir, previous);
       }
       Files.move(partial, finalDir);
-      SecureFiles.deleteTree(previous);
+      PrivateFiles.deleteTree(previous);
     } catch (IOException e) {
       throw BbdiyException.provider("postgresql", "cannot write the dump into " + partial + ": " + e.getMessage(),
           e);
     } finally {
       deletePassfile(passfile);
       try {
-        SecureFiles.deleteTree(partial);
+        PrivateFiles.deleteTree(partial);
       } catch (IOException ignored) {
         // removed by the next run
       }
@@ -363,7 +363,7 @@ final class PostgresDumper implements DatabaseDumper {
       capture.close();
     }
     try {
-      SecureFiles.deleteTree(partialDir());
+      PrivateFiles.deleteTree(partialDir());
     } catch (IOException e) {
       ctx.progress().warning("could not remove the partial dump " + partialDir() + ": " + e.getMessage());
     }
@@ -590,7 +590,7 @@ final class PostgresDumper implements DatabaseDumper {
     Files.deleteIfExists(file);
     String line = escape(cfg.host()) + ":" + cfg.port() + ":*:" + escape(cfg.user()) + ":"
         + escape(cfg.password().reveal()) + "\n";
-    try (FileChannel ch = SecureFiles.createPrivate(file)) {
+    try (FileChannel ch = PrivateFiles.createPrivate(file)) {
       ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
     }
     return file;

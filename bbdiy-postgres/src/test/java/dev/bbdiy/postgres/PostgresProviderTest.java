@@ -19,14 +19,14 @@ import dev.bbdiy.core.BackupEngine;
 import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
 import dev.bbdiy.core.RestoreRequest;
-import dev.bbdiy.core.internal.archive.TarArchiverProvider;
-import dev.bbdiy.core.internal.copy.CopyProvider;
-import dev.bbdiy.testkit.BitbucketHomes;
+import dev.bbdiy.archive.TarArchiverProvider;
+import dev.bbdiy.copy.CopyProvider;
+import dev.bbdiy.simulator.BitbucketHomes;
 import dev.bbdiy.testkit.FakeBitbucketExtension;
 import dev.bbdiy.testkit.PostgresTestServer;
 import dev.bbdiy.testkit.TestClock;
 import dev.bbdiy.testkit.TestContexts;
-import dev.bbdiy.testkit.Trees;
+import dev.bbdiy.simulator.Trees;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -224,7 +224,7 @@ class PostgresProviderTest {
     assertThatThrownBy(() -> engine(config("postgresql.port", "1")).build().backup())
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.PROVIDER_FAILED))
         .hasMessageContaining("Cannot connect");
-    assertThat(bitbucket.server().calls(dev.bbdiy.testkit.FakeBitbucketServer.Endpoint.LOCK)).isZero();
+    assertThat(bitbucket.server().calls(dev.bbdiy.simulator.FakeBitbucketServer.Endpoint.LOCK)).isZero();
   }
 
   @Test
@@ -336,7 +336,7 @@ class PostgresProviderTest {
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
         .hasMessageContaining("postgresql.password")
         .hasMessageNotContaining("wrong\"");
-    assertThat(bitbucket.server().calls(dev.bbdiy.testkit.FakeBitbucketServer.Endpoint.LOCK)).isZero();
+    assertThat(bitbucket.server().calls(dev.bbdiy.simulator.FakeBitbucketServer.Endpoint.LOCK)).isZero();
   }
 
   @Test

@@ -1,5 +1,8 @@
 package dev.bbdiy.testkit;
 
+import dev.bbdiy.simulator.BitbucketHomes;
+import dev.bbdiy.simulator.Trees;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

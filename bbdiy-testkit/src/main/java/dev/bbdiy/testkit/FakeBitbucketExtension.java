@@ -1,5 +1,7 @@
 package dev.bbdiy.testkit;
 
+import dev.bbdiy.simulator.FakeBitbucketServer;
+
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;

@@ -1,5 +1,7 @@
 package dev.bbdiy.testkit;
 
+import dev.bbdiy.simulator.Trees;
+
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

@@ -1,6 +1,8 @@
 package dev.bbdiy.testkit;
 
-import dev.bbdiy.testkit.FakeBitbucketServer.Endpoint;
+import dev.bbdiy.simulator.FakeBitbucketServer;
+
+import dev.bbdiy.simulator.FakeBitbucketServer.Endpoint;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

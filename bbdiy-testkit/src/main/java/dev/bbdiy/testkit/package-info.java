@@ -1,7 +1,7 @@
 /**
- * Test support for bbdiy and for authors of providers: {@link dev.bbdiy.testkit.FakeBitbucketServer}, a stateful
+ * Test support for bbdiy and for authors of providers: {@link dev.bbdiy.simulator.FakeBitbucketServer}, a stateful
  * simulator of Bitbucket's maintenance API; {@link dev.bbdiy.testkit.StallingProxy}, which makes any of its calls
- * hang; {@link dev.bbdiy.testkit.BitbucketHomes}, generators of homes that look like Bitbucket's; in-memory
+ * hang; {@link dev.bbdiy.simulator.BitbucketHomes}, generators of homes that look like Bitbucket's; in-memory
  * providers; and abstract contract tests every provider should pass.
  *
  * <p>JUnit Jupiter and AssertJ are optional dependencies of this module: the contract tests and the JUnit

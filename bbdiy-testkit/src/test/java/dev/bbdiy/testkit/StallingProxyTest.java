@@ -1,10 +1,12 @@
 package dev.bbdiy.testkit;
 
+import dev.bbdiy.simulator.FakeBitbucketServer;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.bbdiy.testkit.FakeBitbucketServer.Endpoint;
-import dev.bbdiy.testkit.FakeBitbucketServer.EventType;
+import dev.bbdiy.simulator.FakeBitbucketServer.Endpoint;
+import dev.bbdiy.simulator.FakeBitbucketServer.EventType;
 import dev.bbdiy.testkit.StallingProxy.Stall;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -3,7 +3,7 @@ package dev.bbdiy.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bbdiy.api.BackupResult;
-import dev.bbdiy.testkit.BitbucketHomes;
+import dev.bbdiy.simulator.BitbucketHomes;
 import dev.bbdiy.testkit.FakeBitbucketExtension;
 import java.nio.file.Path;
 import java.time.Duration;

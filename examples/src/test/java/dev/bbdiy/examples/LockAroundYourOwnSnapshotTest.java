@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.bbdiy.testkit.FakeBitbucketExtension;
-import dev.bbdiy.testkit.FakeBitbucketServer.EventType;
+import dev.bbdiy.simulator.FakeBitbucketServer.EventType;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,8 @@
 package dev.bbdiy.core.internal;
 
+import dev.bbdiy.kit.LockFile;
+import dev.bbdiy.kit.PrivateFiles;
+
 import com.squareup.moshi.JsonAdapter;
 import com.squareup.moshi.Moshi;
 import com.squareup.moshi.Types;
@@ -50,14 +53,14 @@ public final class LockStateFile {
 
   /** Records that a lock is about to be requested. */
   public void locking(String baseUrl, String backupId) {
-    write(new State("LOCKING", baseUrl, null, null, backupId, ProcessHandle.current().pid(), RunLock.hostName(),
+    write(new State("LOCKING", baseUrl, null, null, backupId, ProcessHandle.current().pid(), LockFile.hostName(),
         Instant.now()));
   }
 
   /** Records the unlock token of a granted lock. */
   public void locked(String baseUrl, String backupId, String unlockToken) {
     write(new State("LOCKED", baseUrl, unlockToken, null, backupId, ProcessHandle.current().pid(),
-        RunLock.hostName(), Instant.now()));
+        LockFile.hostName(), Instant.now()));
   }
 
   /**
@@ -66,14 +69,14 @@ public final class LockStateFile {
    */
   public void taskStarted(String baseUrl, String backupId, String unlockToken, String cancelToken) {
     write(new State("BACKUP_RUNNING", baseUrl, unlockToken, cancelToken, backupId, ProcessHandle.current().pid(),
-        RunLock.hostName(), Instant.now()), false);
+        LockFile.hostName(), Instant.now()), false);
   }
 
   /** Deletes the file once the lock is released. */
   public void clear() {
     try {
       Files.deleteIfExists(file);
-      SecureFiles.forceDirectory(file.getParent());
+      PrivateFiles.forceDirectory(file.getParent());
     } catch (IOException e) {
       throw new IllegalStateException("Cannot delete " + file + ": " + e.getMessage(), e);
     }
@@ -123,8 +126,8 @@ public final class LockStateFile {
     map.put("howToRecover", "bbdiy unlock --recover (or: curl -X DELETE '" + s.baseUrl()
         + "/mvc/maintenance/lock?token=<unlockToken>')");
     try {
-      SecureFiles.createPrivateDirectories(file.getParent());
-      SecureFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
+      PrivateFiles.createPrivateDirectories(file.getParent());
+      PrivateFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
           java.nio.charset.StandardCharsets.UTF_8), durable);
     } catch (IOException e) {
       throw new IllegalStateException("Cannot write the lock state file " + file + ": " + e.getMessage(), e);

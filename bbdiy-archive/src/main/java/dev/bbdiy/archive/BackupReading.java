@@ -1,0 +1,503 @@
+package dev.bbdiy.archive;
+
+import dev.bbdiy.kit.FileMeta;
+import dev.bbdiy.kit.TreeWalker;
+
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupSummary;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.kit.FileNames;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Set;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Reads a stored backup entry by entry, from any archiver (a tar stream, a directory): recomputes every entry
+ * (type, size, SHA-256, mode, time, link target), writes it to its restore target when there is an {@link
+ * ExtractionPlan}, and at the end checks the whole against the manifest. Verify and restore are the same code,
+ * so they agree on every archive.
+ *
+ * <p>The check at the end finds, in constant memory (the recomputed entries wait in a temporary file):
+ *
+ * <ul>
+ *   <li>any changed, missing or extra entry, compared with the manifest in its order;
+ *   <li>an archive that is not in canonical order, or holds a name twice;
+ *   <li>an entry whose directory is not a directory entry of the archive before it (an entry below a symbolic
+ *       link), and top-level names outside the {@linkplain BackupLayout backup layout};
+ *   <li>a hard link that does not name a regular file stored before it;
+ *   <li>a second manifest, or entries after it;
+ *   <li>damage that stops the stream.
+ * </ul>
+ *
+ * Archives without a manifest (made by Atlassian's scripts) are read and extracted, and reported unverified.
+ */
+final class BackupReading implements Closeable {
+  private static final int MAX_PROBLEMS = 100;
+  private static final Set<String> TOP_LEVEL =
+      Set.of(BackupLayout.HOME, BackupLayout.DATA_STORES, BackupLayout.DATABASE);
+
+  /**
+   * What a read found.
+   *
+   * @param summary the manifest summary, {@code null} if there is no readable manifest
+   * @param entries entries read
+   * @param files regular files read
+   * @param bytes file bytes read
+   * @param readable whether the archive was read to its end without damage
+   * @param problems mismatches and damage, at most about 100
+   */
+  record Outcome(@Nullable BackupSummary summary, long entries, long files, long bytes, boolean readable,
+      List<String> problems) {
+    /** Returns whether the archive has a manifest and everything matched it. */
+    boolean verified() {
+      return summary != null && problems.isEmpty();
+    }
+  }
+
+  private final @Nullable Extractor extractor;
+  private final Path tempDir;
+  private final ProgressReporter progress;
+  private final CancellationSignal cancellation;
+  private final Path actualFile;
+  private final DataOutputStream actual;
+  private final AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256-read", 16, 1 << 20);
+  private final List<String> problems = new ArrayList<>();
+  private final String verb;
+  private @Nullable Path manifestFile;
+  private boolean afterManifest;
+  private long entries;
+  private long files;
+  private long bytes;
+  private long layoutEntries;
+  private boolean readable = true;
+  private boolean finished;
+
+  BackupReading(@Nullable ExtractionPlan plan, Path tempDir, ProgressReporter progress,
+      CancellationSignal cancellation) throws IOException {
+    this.extractor = plan == null ? null : new Extractor(plan, progress);
+    this.tempDir = tempDir;
+    this.progress = progress;
+    this.cancellation = cancellation;
+    this.verb = plan == null ? "verified " : "restored ";
+    Files.createDirectories(tempDir);
+    this.actualFile = Files.createTempFile(tempDir, "actual-", ".bin");
+    DataOutputStream out;
+    try {
+      out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(actualFile), 1 << 16));
+    } catch (IOException | RuntimeException e) {
+      Files.deleteIfExists(actualFile);
+      sha256.close();
+      throw e;
+    }
+    this.actual = out;
+  }
+
+  /**
+   * Returns the normalized raw name of an entry, or {@code null} for the archive's root ({@code ./}).
+   *
+   * @throws BbdiyException {@link ErrorCode#VERIFICATION_FAILED} for an unsafe name
+   */
+  @Nullable String name(String rawName) {
+    String name = safe(rawName);
+    if (name == null || name.isEmpty()) {
+      return null;
+    }
+    if ((entries & 63) == 0) {
+      cancellation.throwIfCancelled();
+      progress.progress(verb + files + " files", bytes, -1, "bytes");
+    }
+    return name;
+  }
+
+  /**
+   * Returns a name after checking it is safe; an unsafe one fails a restore at once and is a problem of a
+   * verification (which goes on reading, to report everything).
+   */
+  private @Nullable String safe(String rawName) {
+    try {
+      return ExtractionPlan.normalize(rawName);
+    } catch (BbdiyException e) {
+      if (extractor != null) {
+        throw e;
+      }
+      problem(e.getMessage());
+      return null;
+    }
+  }
+
+  /** Returns whether {@code name} is the manifest, which {@link #manifest} then takes. */
+  boolean isManifest(String name) {
+    return name.equals(BackupLayout.MANIFEST);
+  }
+
+  /** Keeps the manifest's content, read from {@code in}. */
+  void manifest(InputStream in) throws IOException {
+    if (manifestFile != null) {
+      problem("The archive holds a second " + BackupLayout.MANIFEST);
+      in.transferTo(OutputStream.nullOutputStream());
+      return;
+    }
+    manifestFile = Files.createTempFile(tempDir, "manifest-", ".json");
+    try (OutputStream out = Files.newOutputStream(manifestFile)) {
+      in.transferTo(out);
+    }
+    afterManifest = true;
+  }
+
+  private void entry(EntryRecord r) throws IOException {
+    count(r.path());
+    sha256.then(() -> write(r));
+  }
+
+  private void count(String name) {
+    entries++;
+    if (afterManifest) {
+      problem(FileNames.display(name) + ": stored after the manifest");
+      afterManifest = false; // one report is enough
+    }
+    int slash = name.indexOf('/');
+    if (TOP_LEVEL.contains(slash < 0 ? name : name.substring(0, slash))) {
+      layoutEntries++;
+    }
+  }
+
+  void directory(String name, int mode, long mtime, long uid, long gid) throws IOException {
+    entry(new EntryRecord(name, FileMeta.Type.DIRECTORY, 0, null, mode, mtime, null));
+    if (extractor != null) {
+      extractor.directory(name, mode, mtime, uid, gid);
+    }
+  }
+
+  void symlink(String name, String target, int mode, long mtime, long uid, long gid) throws IOException {
+    entry(new EntryRecord(name, FileMeta.Type.SYMLINK, 0, null, mode, mtime, target));
+    if (extractor != null) {
+      extractor.symlink(name, target, mtime, uid, gid);
+    }
+  }
+
+  void hardLink(String name, String existing, int mode, long mtime) throws IOException {
+    String target = safe(existing);
+    if (target == null) {
+      return;
+    }
+    entry(new EntryRecord(name, FileMeta.Type.HARDLINK, 0, null, mode, mtime, target));
+    if (extractor != null) {
+      extractor.hardLink(name, target);
+    }
+  }
+
+  /** Records an entry that bbdiy never restores (a device, pipe, socket). */
+  void special(String name, String what, int mode, long mtime) throws IOException {
+    entry(new EntryRecord(name, FileMeta.Type.OTHER, 0, null, mode, mtime, null));
+    if (extractor != null) {
+      extractor.special(name, what);
+    }
+  }
+
+  /** Fails for an entry bbdiy cannot restore exactly (a sparse file). */
+  void unsupported(String name, String what) {
+    problem(FileNames.display(name) + ": " + what + ", which bbdiy cannot restore exactly");
+    if (extractor != null) {
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The archive entry " + FileNames.display(name)
+          + " is " + what + ", which bbdiy cannot restore exactly; nothing was restored.");
+    }
+  }
+
+  /** Reads a file entry's content from {@code source}, hashing it and writing it to its target. */
+  void file(String name, int mode, long mtime, long uid, long gid, Content source) throws IOException {
+    Extractor.FileEntry target = extractor == null ? null : extractor.openFile(name);
+    byte[] buffer = new byte[1 << 20];
+    long size = 0;
+    boolean done = false;
+    try {
+      int n;
+      while ((n = source.read(buffer)) > 0) {
+        sha256.update(buffer, 0, n);
+        if (target != null) {
+          target.write(buffer, n);
+        }
+        size += n;
+      }
+      if (target != null) {
+        target.finish(mode, mtime, uid, gid);
+      }
+      done = true;
+    } finally {
+      if (!done && target != null) {
+        target.abandon();
+      }
+    }
+    count(name);
+    files++;
+    bytes += size;
+    long fileSize = size;
+    sha256.end(digest -> write(new EntryRecord(name, FileMeta.Type.FILE, fileSize, digest, mode, mtime, null)));
+  }
+
+  /** The content of one file entry. */
+  interface Content {
+    /** Reads into {@code buffer}; returns -1 at the end. */
+    int read(byte[] buffer) throws IOException;
+  }
+
+  /** Records that the stream could not be read to its end. */
+  void damaged(String lastName, IOException e) {
+    readable = false;
+    problem("The archive is damaged or truncated after " + FileNames.display(lastName) + ": " + e.getMessage());
+  }
+
+  private void problem(String p) {
+    if (problems.size() < MAX_PROBLEMS) {
+      problems.add(p);
+    } else if (problems.size() == MAX_PROBLEMS) {
+      problems.add("... and more differences");
+    }
+  }
+
+  private void write(EntryRecord r) {
+    try {
+      r.writeTo(actual);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Ends the read: waits for the digests, applies the directories' modes and times, and compares what was read
+   * with the manifest.
+   */
+  Outcome finish() throws IOException {
+    try {
+      sha256.finish();
+    } catch (IOException e) {
+      if (readable) {
+        throw e;
+      }
+    }
+    actual.close();
+    finished = true;
+    if (extractor != null) {
+      extractor.finish();
+    }
+    BackupSummary summary = null;
+    if (manifestFile == null) {
+      if (readable && layoutEntries == 0) {
+        problem("The archive holds no " + BackupLayout.HOME + " and no " + BackupLayout.DATABASE + ": it is not a"
+            + " Bitbucket backup");
+      }
+      problems.add(0, NO_MANIFEST);
+    } else {
+      summary = compare(manifestFile, actualFile, files, bytes, problems);
+    }
+    return new Outcome(summary, entries, files, bytes, readable, List.copyOf(problems));
+  }
+
+  /** The one problem of a whole archive that has no manifest. */
+  static final String NO_MANIFEST = "The archive has no " + BackupLayout.MANIFEST + ": it was not made by bbdiy,"
+      + " or it is truncated; it cannot be verified.";
+
+  /** Returns whether an outcome is a whole archive, manifest or not. */
+  static boolean intact(Outcome o) {
+    return o.readable() && (o.summary() == null
+        ? o.problems().size() == 1 && o.problems().get(0).equals(NO_MANIFEST)
+        : o.problems().isEmpty());
+  }
+
+  @Override
+  public void close() throws IOException {
+    sha256.close();
+    if (!finished && extractor != null) {
+      extractor.finish(); // a failed restore is removed, but the target's mode is given back
+    }
+    try {
+      actual.close();
+    } finally {
+      Files.deleteIfExists(actualFile);
+      if (manifestFile != null) {
+        Files.deleteIfExists(manifestFile);
+      }
+    }
+  }
+
+  /**
+   * Compares recomputed entries (in archive order) with a manifest and checks the archive's structure; adds
+   * what it finds to {@code problems}.
+   *
+   * @return the manifest's summary, or {@code null} if the manifest is unreadable
+   */
+  static @Nullable BackupSummary compare(
+      Path manifestFile, Path actualFile, long files, long bytes, List<String> problems) throws IOException {
+    Problems found = new Problems(problems);
+    BackupSummary summary;
+    List<EntryRecord> hardLinks = new ArrayList<>();
+    try (InputStream min = new BufferedInputStream(Files.newInputStream(manifestFile), 1 << 16);
+        ManifestCodec.Reader manifest = ManifestCodec.reader(min);
+        DataInputStream actual = new DataInputStream(new BufferedInputStream(Files.newInputStream(actualFile),
+            1 << 16))) {
+      summary = manifest.summary();
+      Comparator<String> order = TreeWalker.order(summary.formatVersion());
+      Structure structure = new Structure(order, found);
+      String lastExpected = null;
+      EntryRecord expected = manifest.next();
+      EntryRecord actualEntry = EntryRecord.readFrom(actual);
+      if (actualEntry != null) {
+        structure.check(actualEntry, hardLinks);
+      }
+      while (expected != null || actualEntry != null) {
+        if (expected != null && lastExpected != null && order.compare(lastExpected, expected.path()) >= 0) {
+          found.add("The manifest is not in canonical order at " + expected.displayPath() + ": it is damaged");
+        }
+        int c = expected == null ? 1 : actualEntry == null ? -1 : order.compare(expected.path(), actualEntry.path());
+        if (c == 0) {
+          found.add(expected.difference(actualEntry));
+          lastExpected = expected.path();
+          expected = manifest.next();
+          actualEntry = next(actual, structure, hardLinks);
+        } else if (c < 0) {
+          found.add(expected.displayPath() + ": missing from the archive");
+          lastExpected = expected.path();
+          expected = manifest.next();
+        } else {
+          found.add(actualEntry.displayPath() + ": in the archive but not in the manifest");
+          actualEntry = next(actual, structure, hardLinks);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      problems.add("The manifest is unreadable: " + e.getMessage());
+      return null;
+    }
+    if (!hardLinks.isEmpty()) {
+      checkHardLinks(actualFile, hardLinks, TreeWalker.order(summary.formatVersion()), found);
+    }
+    if (summary.files() != files || summary.bytes() != bytes) {
+      found.add("The manifest counts " + summary.files() + " files of " + summary.bytes() + " bytes, the"
+          + " archive holds " + files + " files of " + bytes + " bytes");
+    }
+    return summary;
+  }
+
+  private static @Nullable EntryRecord next(DataInputStream actual, Structure structure, List<EntryRecord> links)
+      throws IOException {
+    EntryRecord r = EntryRecord.readFrom(actual);
+    if (r != null) {
+      structure.check(r, links);
+    }
+    return r;
+  }
+
+  /** Checks that every hard link names a regular file stored before it (one more read of the entry list). */
+  private static void checkHardLinks(Path actualFile, List<EntryRecord> links, Comparator<String> order,
+      Problems found) throws IOException {
+    links.sort(Comparator.comparing((EntryRecord r) -> r.target(), order));
+    int i = 0;
+    try (DataInputStream actual = new DataInputStream(new BufferedInputStream(Files.newInputStream(actualFile),
+        1 << 16))) {
+      EntryRecord r;
+      while ((r = EntryRecord.readFrom(actual)) != null && i < links.size()) {
+        while (i < links.size() && order.compare(links.get(i).target(), r.path()) < 0) {
+          found.add(badLink(links.get(i++)));
+        }
+        while (i < links.size() && links.get(i).target().equals(r.path())) {
+          EntryRecord link = links.get(i++);
+          if (r.type() != FileMeta.Type.FILE || order.compare(r.path(), link.path()) >= 0) {
+            found.add(badLink(link));
+          }
+        }
+      }
+    }
+    while (i < links.size()) {
+      found.add(badLink(links.get(i++)));
+    }
+  }
+
+  private static String badLink(EntryRecord link) {
+    return link.displayPath() + ": a hard link to " + FileNames.display(link.target()) + ", which is not a regular"
+        + " file stored before it";
+  }
+
+  /** The archive's structure, checked entry by entry in archive order with a stack of open directories. */
+  private static final class Structure {
+    private final Comparator<String> order;
+    private final Problems found;
+    private final Deque<String> dirs = new ArrayDeque<>();
+    private @Nullable String last;
+    private boolean orderReported;
+
+    Structure(Comparator<String> order, Problems found) {
+      this.order = order;
+      this.found = found;
+    }
+
+    void check(EntryRecord r, List<EntryRecord> links) {
+      String p = r.path();
+      if (last != null && order.compare(last, p) >= 0 && !orderReported) {
+        found.add(r.displayPath() + ": out of canonical order, or stored twice: the archive was not written by"
+            + " bbdiy or was altered");
+        orderReported = true;
+      }
+      last = p;
+      int slash = p.lastIndexOf('/');
+      String parent = slash < 0 ? "" : p.substring(0, slash);
+      while (!dirs.isEmpty() && !(parent.equals(dirs.peek()) || parent.startsWith(dirs.peek() + "/"))) {
+        dirs.pop();
+      }
+      if (parent.isEmpty()) {
+        if (!TOP_LEVEL.contains(p)) {
+          found.add(r.displayPath() + ": not part of the backup layout");
+        }
+      } else if (dirs.isEmpty() || !dirs.peek().equals(parent)) {
+        found.add(r.displayPath() + ": its directory is not a directory stored before it (it may be below a"
+            + " symbolic link)");
+      }
+      if (r.type() == FileMeta.Type.DIRECTORY) {
+        dirs.push(p);
+      } else if (r.type() == FileMeta.Type.HARDLINK) {
+        links.add(r);
+      } else if (r.type() == FileMeta.Type.OTHER) {
+        found.add(r.displayPath() + ": a device, pipe or socket, which a backup never holds");
+      }
+    }
+  }
+
+  /** A bounded list of problems. */
+  private static final class Problems {
+    private final List<String> list;
+    private long extra;
+
+    Problems(List<String> list) {
+      this.list = list;
+    }
+
+    void add(@Nullable String p) {
+      if (p == null) {
+        return;
+      }
+      if (list.size() < MAX_PROBLEMS) {
+        list.add(p);
+      } else {
+        extra++;
+        if (extra == 1) {
+          list.add("... and more differences");
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,47 @@
+package dev.bbdiy.archive;
+
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.ArchiverProvider;
+import dev.bbdiy.api.spi.ProviderContext;
+import dev.bbdiy.api.spi.Setting;
+import dev.bbdiy.api.spi.SettingType;
+import dev.bbdiy.api.spi.Settings;
+import java.util.List;
+
+/** The {@code tar} archiver: compressed tar files in a local directory. */
+public final class TarArchiverProvider implements ArchiverProvider {
+  public static final Setting DIR = Setting.of("dir", SettingType.PATH,
+      "Directory the archives are stored in (Atlassian's BITBUCKET_BACKUP_ARCHIVE_ROOT).").asRequired();
+  public static final Setting COMPRESSION = Setting.of("compression", SettingType.STRING,
+      "zstd (default: fast, multi-threaded), gzip (.tar.gz, readable by Atlassian's restore script) or none.")
+      .withDefault("zstd");
+  public static final Setting LEVEL = Setting.of("level", SettingType.INTEGER,
+      "Compression level; default 1 for zstd (as small as gzip on Bitbucket data, ten times faster; 3 or more for"
+          + " text-heavy data such as large database dumps), 6 for gzip.").withRange("0", "22");
+  public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
+      "Compression threads; 0 (default) uses every core.").withDefault("0").withRange("0", "256");
+
+  @Override
+  public String name() {
+    return "tar";
+  }
+
+  @Override
+  public String description() {
+    return "Compressed tar archives (zstd or gzip) with a SHA-256 manifest, in a local directory";
+  }
+
+  @Override
+  public List<Setting> settings() {
+    return List.of(DIR, COMPRESSION, LEVEL, THREADS);
+  }
+
+  @Override
+  public Archiver create(ProviderContext context) {
+    Settings s = context.settings();
+    Compression compression = Compression.parse(s.string(COMPRESSION));
+    int level = s.optional(LEVEL).map(Integer::parseInt).orElse(-1);
+    return new TarArchiver(s.path(DIR), new TarFormat(compression, level, s.integer(THREADS)),
+        context.workDir().resolve(".bbdiy").resolve("tmp"));
+  }
+}

@@ -1,0 +1,672 @@
+package dev.bbdiy.copy;
+
+import dev.bbdiy.kit.ExcludeMatcher;
+
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.kit.FileNames;
+import dev.bbdiy.kit.PrivateFiles;
+import dev.bbdiy.kit.FileMeta;
+import dev.bbdiy.kit.TreeWalker;
+import dev.bbdiy.kit.Ownership;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Mirrors one directory into another with the semantics of {@code rsync -a --delete --delete-excluded}: files,
+ * directories and symbolic links with their modes and times (owners too when running as root), deletions
+ * mirrored, excluded paths left out and removed from the target. Changed files are copied to a temporary name
+ * and renamed into place, so a failed pass never leaves a torn file; copies run on parallel workers.
+ *
+ * <p>{@link #fullPass} compares source and target entry by entry (robust to anything that happened to the
+ * target) and writes an index of what it saw; {@link #indexPass} compares the source only with that index,
+ * which halves the metadata reads of the pass that runs while Bitbucket is locked. Files modified within two
+ * seconds before the index was written are copied again, as git does for "racily clean" entries: a file
+ * rewritten within one timestamp tick of being read would otherwise look unchanged.
+ */
+final class Mirror {
+  private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
+  private static final long CHUNK = 64L << 20;
+  private static final boolean ROOT = Ownership.isRoot();
+
+  private final Path source;
+  private final Path target;
+  private final ExcludeMatcher excludes;
+  private final Path index;
+  private final int workers;
+  private final CancellationSignal cancellation;
+  private final ProgressReporter progress;
+
+  private final AtomicLong scanned = new AtomicLong();
+  private final AtomicLong copied = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final AtomicLong deleted = new AtomicLong();
+  private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong tempCounter = new AtomicLong();
+
+  /** What a pass did. */
+  record Stats(long scanned, long copied, long bytes, long deleted, Duration took) {}
+
+  Mirror(Path source, Path target, ExcludeMatcher excludes, Path index, int workers,
+      CancellationSignal cancellation, ProgressReporter progress) {
+    this.source = source;
+    this.target = target;
+    this.excludes = excludes;
+    this.index = index;
+    this.workers = Math.max(1, workers);
+    this.cancellation = cancellation;
+    this.progress = progress;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Passes
+
+  /** Compares source and target entry by entry, brings the target in line, and writes a fresh index. */
+  Stats fullPass() throws IOException {
+    return run(false);
+  }
+
+  /** Compares the source with the index of the last pass; falls back to a full pass without one. */
+  Stats indexPass() throws IOException {
+    return run(Files.isRegularFile(index));
+  }
+
+  private Stats run(boolean useIndex) throws IOException {
+    Instant start = Instant.now();
+    long passStart = nanos(start);
+    Files.createDirectories(index.getParent());
+    Path newIndex = index.resolveSibling(index.getFileName() + ".new");
+    Path dirFixes = index.resolveSibling(index.getFileName() + ".dirs");
+    FileMeta rootMeta = FileMeta.read(source);
+    if (rootMeta.type() != FileMeta.Type.DIRECTORY) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, source + " is not a directory");
+    }
+    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+      Files.createDirectories(target);
+    }
+    try (Copier copier = new Copier();
+        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(newIndex),
+            1 << 16));
+        DataOutputStream fixes = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(dirFixes),
+            1 << 16))) {
+      out.writeLong(passStart);
+      Walk walk = new Walk(copier, out, fixes);
+      if (useIndex) {
+        try (IndexReader old = new IndexReader(index)) {
+          walk.old = old;
+          walk.indexed(source, target, "");
+          walk.deleteRemaining("");
+        }
+      } else {
+        walk.full(source, target, "");
+      }
+      writeDirFix(fixes, target, rootMeta);
+      copier.finish();
+    } catch (IOException | RuntimeException | Error e) {
+      Files.deleteIfExists(newIndex);
+      Files.deleteIfExists(index); // the target no longer matches it; the next pass must compare for real
+      Files.deleteIfExists(dirFixes);
+      throw e;
+    }
+    applyDirFixes(dirFixes);
+    Files.deleteIfExists(dirFixes);
+    PrivateFiles.moveAtomically(newIndex, index);
+    if (skipped.get() > 0) {
+      progress.warning("skipped " + skipped.get() + " special files (sockets, pipes, devices) in " + source);
+    }
+    return new Stats(scanned.get(), copied.get(), bytes.get(), deleted.get(), Duration.between(start,
+        Instant.now()));
+  }
+
+  /** The recursive comparison of one pass. */
+  private final class Walk {
+    final Copier copier;
+    final DataOutputStream out;
+    final DataOutputStream fixes;
+    @Nullable IndexReader old;
+
+    Walk(Copier copier, DataOutputStream out, DataOutputStream fixes) {
+      this.copier = copier;
+      this.out = out;
+      this.fixes = fixes;
+    }
+
+    /** Full pass over one directory; returns whether its entries changed. */
+    boolean full(Path src, Path dst, String rel) throws IOException {
+      boolean touched = false;
+      List<Child> children = sourceChildren(src, rel);
+      List<String> names = new ArrayList<>(children.size());
+      for (Child c : children) {
+        names.add(c.name);
+      }
+      try (DirectoryStream<Path> existing = Files.newDirectoryStream(dst)) {
+        for (Path p : existing) {
+          String name = FileNames.rawFileName(p);
+          if (java.util.Collections.binarySearch(names, name) < 0) {
+            delete(p);
+            touched = true;
+          }
+        }
+      }
+      for (Child c : children) {
+        Path d = dst.resolve(c.path.getFileName());
+        FileMeta dm = statOrNull(d);
+        touched |= apply(c, d, dm, false);
+        if (c.meta.type() == FileMeta.Type.DIRECTORY) {
+          boolean inner = full(c.path, d, c.rel);
+          if (inner || dm == null || dm.type() != FileMeta.Type.DIRECTORY || !sameDirMeta(c.meta, dm)) {
+            writeDirFix(fixes, d, c.meta);
+          }
+        }
+      }
+      return touched;
+    }
+
+    /** Index pass over one directory; returns whether its entries changed. */
+    boolean indexed(Path src, Path dst, String rel) throws IOException {
+      boolean touched = false;
+      for (Child c : sourceChildren(src, rel)) {
+        IndexEntry before = null;
+        while (old.peek() != null && TreeWalker.ORDER.compare(old.peek().path, c.rel) < 0) {
+          touched |= deleteEntry(old.next());
+        }
+        if (old.peek() != null && old.peek().path.equals(c.rel)) {
+          before = old.next();
+        }
+        Path d = dst.resolve(c.path.getFileName());
+        boolean unchanged = before != null && before.matches(c.meta) && !racy(before);
+        if (!unchanged) {
+          touched |= apply(c, d, statOrNull(d), true);
+        } else {
+          record(c);
+        }
+        if (c.meta.type() == FileMeta.Type.DIRECTORY) {
+          boolean inner = indexed(c.path, d, c.rel);
+          inner |= deleteRemaining(c.rel);
+          if (inner || !unchanged) {
+            writeDirFix(fixes, d, c.meta);
+          }
+        }
+      }
+      return touched;
+    }
+
+    private boolean racy(IndexEntry e) {
+      return e.type == FileMeta.Type.FILE.code() && e.mtime >= old.passStart - RACY_NANOS;
+    }
+
+    /** Deletes what the index lists below {@code rel} that the source no longer has; returns whether any. */
+    boolean deleteRemaining(String rel) throws IOException {
+      String prefix = rel.isEmpty() ? "" : rel + "/";
+      boolean any = false;
+      while (old.peek() != null && (prefix.isEmpty() || old.peek().path.startsWith(prefix))) {
+        any |= deleteEntry(old.next());
+      }
+      return any;
+    }
+
+    private boolean deleteEntry(IndexEntry gone) throws IOException {
+      Path d = FileNames.resolve(target, gone.path);
+      boolean existed = Files.exists(d, LinkOption.NOFOLLOW_LINKS);
+      if (existed) {
+        delete(d);
+      }
+      if (gone.type == FileMeta.Type.DIRECTORY.code()) {
+        String prefix = gone.path + "/";
+        while (old.peek() != null && old.peek().path.startsWith(prefix)) {
+          old.next();
+        }
+      }
+      return existed;
+    }
+
+    /**
+     * Brings {@code dst} in line with source child {@code c}; {@code dm} is what {@code dst} is now (null if
+     * absent). With {@code force}, a file is copied even if the target looks the same (the index said it
+     * changed). Returns whether an entry of the parent directory was added, removed or replaced.
+     */
+    private boolean apply(Child c, Path dst, @Nullable FileMeta dm, boolean force) throws IOException {
+      record(c);
+      FileMeta sm = c.meta;
+      switch (sm.type()) {
+        case FILE:
+          if (dm != null && dm.type() != FileMeta.Type.FILE) {
+            delete(dst);
+            dm = null;
+          }
+          if (force || dm == null || dm.size() != sm.size() || !dm.mtime().equals(sm.mtime())) {
+            copier.submit(c.path, dst, sm);
+            return true;
+          }
+          if (dm.mode() != sm.mode() || ROOT && (dm.uid() != sm.uid() || dm.gid() != sm.gid())) {
+            setMeta(dst, sm);
+          }
+          return false;
+        case DIRECTORY:
+          if (dm != null && dm.type() != FileMeta.Type.DIRECTORY) {
+            delete(dst);
+            dm = null;
+          }
+          if (dm == null) {
+            Files.createDirectory(dst);
+            return true;
+          }
+          return false;
+        case SYMLINK: {
+          Path linkTarget = Files.readSymbolicLink(c.path);
+          if (dm != null && dm.type() == FileMeta.Type.SYMLINK && Files.readSymbolicLink(dst).equals(linkTarget)) {
+            return false;
+          }
+          Path tmp = temp(dst);
+          Files.createSymbolicLink(tmp, linkTarget);
+          try {
+            setOwner(tmp, sm);
+            Files.getFileAttributeView(tmp, java.nio.file.attribute.BasicFileAttributeView.class,
+                LinkOption.NOFOLLOW_LINKS).setTimes(sm.mtime(), null, null);
+            if (dm != null && dm.type() == FileMeta.Type.DIRECTORY) {
+              delete(dst);
+            }
+            rename(tmp, dst);
+          } finally {
+            Files.deleteIfExists(tmp); // gone after the rename; left only by a failure
+          }
+          return true;
+        }
+        default:
+          skipped.incrementAndGet();
+          if (dm != null) {
+            delete(dst);
+            return true;
+          }
+          return false;
+      }
+    }
+
+    private void record(Child c) throws IOException {
+      scanned.incrementAndGet();
+      IndexEntry.write(out, c.rel, c.meta);
+      if ((scanned.get() & 1023) == 0) {
+        cancellation.throwIfCancelled();
+        progress.progress("compared " + scanned.get() + " entries, copied " + copied.get(), bytes.get(), -1,
+            "bytes");
+      }
+    }
+  }
+
+  private record Child(String name, String rel, Path path, FileMeta meta) {}
+
+  /**
+   * Returns the source's children, sorted by name bytes, without excluded and vanished entries. Names are raw
+   * ({@link FileNames}): a child's path keeps the bytes the listing gave, and copies are made at {@code
+   * dst.resolve(child.getFileName())}, never through a string.
+   */
+  private List<Child> sourceChildren(Path dir, String rel) throws IOException {
+    List<Child> out = new ArrayList<>();
+    try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+      for (Path p : stream) {
+        String name = FileNames.rawFileName(p);
+        String childRel = rel.isEmpty() ? name : rel + "/" + name;
+        FileMeta meta = statOrNull(p);
+        if (meta == null || excludes.excluded(childRel, meta.type() == FileMeta.Type.DIRECTORY)) {
+          continue;
+        }
+        out.add(new Child(name, childRel, p, meta));
+      }
+    } catch (NoSuchFileException e) {
+      return out; // vanished while Bitbucket was live; the locked pass sees the truth
+    }
+    out.sort(Comparator.comparing(Child::name));
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // File operations
+
+  private static @Nullable FileMeta statOrNull(Path p) throws IOException {
+    try {
+      return FileMeta.read(p);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  private static boolean sameDirMeta(FileMeta a, FileMeta b) {
+    return a.mode() == b.mode() && a.mtime().equals(b.mtime()) && (!ROOT || a.uid() == b.uid() && a.gid() == b.gid());
+  }
+
+  private void delete(Path p) throws IOException {
+    PrivateFiles.deleteTree(p);
+    deleted.incrementAndGet();
+  }
+
+  private Path temp(Path dst) {
+    return dst.resolveSibling(".bbdiy-tmp-" + ProcessHandle.current().pid() + "-" + tempCounter.incrementAndGet());
+  }
+
+  private static void rename(Path tmp, Path dst) throws IOException {
+    try {
+      Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, dst, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  private static void setMeta(Path p, FileMeta m) throws IOException {
+    if (FileMeta.unix()) {
+      Files.setAttribute(p, "unix:mode", m.mode(), LinkOption.NOFOLLOW_LINKS);
+    }
+    setOwner(p, m);
+  }
+
+  private static void setOwner(Path p, FileMeta m) throws IOException {
+    if (ROOT && FileMeta.unix() && m.uid() >= 0) {
+      Files.setAttribute(p, "unix:uid", m.uid(), LinkOption.NOFOLLOW_LINKS);
+      Files.setAttribute(p, "unix:gid", m.gid(), LinkOption.NOFOLLOW_LINKS);
+    }
+  }
+
+  private static void writeDirFix(DataOutputStream fixes, Path dir, FileMeta meta) throws IOException {
+    byte[] p = FileNames.bytes(dir);
+    fixes.writeInt(p.length);
+    fixes.write(p);
+    fixes.writeInt(meta.mode());
+    fixes.writeLong(nanos(meta.mtime()));
+    fixes.writeInt(meta.uid());
+    fixes.writeInt(meta.gid());
+  }
+
+  /** Sets directory modes, owners and times once every copy into them is done. */
+  private void applyDirFixes(Path file) throws IOException {
+    try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+      while (true) {
+        int len;
+        try {
+          len = in.readInt();
+        } catch (EOFException e) {
+          return;
+        }
+        Path dir = FileNames.path(FileNames.latin1(in.readNBytes(len)));
+        int mode = in.readInt();
+        long mtime = in.readLong();
+        int uid = in.readInt();
+        int gid = in.readInt();
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        if (FileMeta.unix()) {
+          Files.setAttribute(dir, "unix:mode", mode, LinkOption.NOFOLLOW_LINKS);
+          if (ROOT && uid >= 0) {
+            Files.setAttribute(dir, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(dir, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+          }
+        }
+        Files.setLastModifiedTime(dir, FileTime.from(mtime, TimeUnit.NANOSECONDS));
+      }
+    }
+  }
+
+  /** Copies files on parallel workers, each to a temporary name renamed into place. */
+  private final class Copier implements AutoCloseable {
+    private final BlockingQueue<Object[]> queue = new ArrayBlockingQueue<>(1024);
+    private final List<Thread> threads = new ArrayList<>();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final Object poison = new Object();
+    private boolean finished;
+
+    Copier() {
+      for (int i = 0; i < workers; i++) {
+        Thread t = new Thread(this::work, "bbdiy-copy-" + i);
+        t.setDaemon(true);
+        t.start();
+        threads.add(t);
+      }
+    }
+
+    void submit(Path src, Path dst, FileMeta meta) throws IOException {
+      check();
+      try {
+        while (!queue.offer(new Object[] {src, dst, meta}, 100, TimeUnit.MILLISECONDS)) {
+          check();
+          cancellation.throwIfCancelled();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BbdiyException(ErrorCode.INTERRUPTED, "interrupted while copying");
+      }
+    }
+
+    private void check() throws IOException {
+      Throwable t = failure.get();
+      if (t instanceof IOException) {
+        throw (IOException) t;
+      }
+      if (t instanceof RuntimeException) {
+        throw (RuntimeException) t;
+      }
+      if (t != null) {
+        throw new IOException(t);
+      }
+    }
+
+    private void work() {
+      while (true) {
+        Object[] job;
+        try {
+          job = queue.take();
+        } catch (InterruptedException e) {
+          return;
+        }
+        if (job.length == 0) {
+          return;
+        }
+        if (failure.get() != null) {
+          continue;
+        }
+        try {
+          copy((Path) job[0], (Path) job[1], (FileMeta) job[2]);
+        } catch (Throwable t) {
+          failure.compareAndSet(null, t);
+        }
+      }
+    }
+
+    private void copy(Path src, Path dst, FileMeta meta) throws IOException {
+      cancellation.throwIfCancelled();
+      Path tmp = temp(dst);
+      boolean done = false;
+      try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
+          FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        long size = in.size();
+        long pos = 0;
+        while (pos < size) {
+          cancellation.throwIfCancelled();
+          long n = in.transferTo(pos, Math.min(CHUNK, size - pos), out);
+          if (n <= 0) {
+            break;
+          }
+          pos += n;
+        }
+        bytes.addAndGet(pos);
+        setMeta(tmp, meta);
+        Files.setLastModifiedTime(tmp, meta.mtime());
+        rename(tmp, dst);
+        copied.incrementAndGet();
+        done = true;
+      } catch (NoSuchFileException e) {
+        if (Files.exists(src, LinkOption.NOFOLLOW_LINKS)) {
+          throw e;
+        }
+        // The source vanished while Bitbucket was live: the next pass records its absence.
+      } finally {
+        if (!done) {
+          Files.deleteIfExists(tmp);
+        }
+      }
+    }
+
+    /** Waits for every queued copy; throws the first failure. */
+    void finish() throws IOException {
+      finished = true;
+      stop();
+      check();
+    }
+
+    private void stop() {
+      for (int i = 0; i < threads.size(); i++) {
+        try {
+          queue.put(new Object[0]);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+      for (Thread t : threads) {
+        boolean interrupted = false;
+        while (t.isAlive()) {
+          try {
+            t.join();
+          } catch (InterruptedException e) {
+            interrupted = true;
+            failure.compareAndSet(null, new BbdiyException(ErrorCode.INTERRUPTED, "interrupted while copying"));
+          }
+        }
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (!finished) {
+        failure.compareAndSet(null, new BbdiyException(ErrorCode.INTERRUPTED, "pass aborted"));
+        queue.clear();
+        stop();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // The index
+
+  /** One entry of the index: what a pass saw of a source entry. */
+  private static final class IndexEntry {
+    final String path;
+    final char type;
+    final long size;
+    final long mtime;
+    final long ctime;
+    final long inode;
+    final int mode;
+    final int uid;
+    final int gid;
+
+    IndexEntry(String path, char type, long size, long mtime, long ctime, long inode, int mode, int uid, int gid) {
+      this.path = path;
+      this.type = type;
+      this.size = size;
+      this.mtime = mtime;
+      this.ctime = ctime;
+      this.inode = inode;
+      this.mode = mode;
+      this.uid = uid;
+      this.gid = gid;
+    }
+
+    boolean matches(FileMeta m) {
+      return type == m.type().code() && size == m.size() && mtime == nanos(m.mtime()) && ctime == nanos(m.ctime())
+          && inode == m.inode() && mode == m.mode() && uid == m.uid() && gid == m.gid();
+    }
+
+    static void write(DataOutputStream out, String path, FileMeta m) throws IOException {
+      byte[] p = FileNames.toBytes(path);
+      out.writeInt(p.length);
+      out.write(p);
+      out.writeChar(m.type().code());
+      out.writeLong(m.size());
+      out.writeLong(nanos(m.mtime()));
+      out.writeLong(nanos(m.ctime()));
+      out.writeLong(m.inode());
+      out.writeInt(m.mode());
+      out.writeInt(m.uid());
+      out.writeInt(m.gid());
+    }
+
+    static @Nullable IndexEntry read(DataInputStream in) throws IOException {
+      int len;
+      try {
+        len = in.readInt();
+      } catch (EOFException e) {
+        return null;
+      }
+      String path = FileNames.latin1(in.readNBytes(len));
+      return new IndexEntry(path, in.readChar(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
+          in.readInt(), in.readInt(), in.readInt());
+    }
+  }
+
+  /** Streams an index with one entry of look-ahead. */
+  private static final class IndexReader implements AutoCloseable {
+    final DataInputStream in;
+    final long passStart;
+    @Nullable IndexEntry next;
+
+    IndexReader(Path file) throws IOException {
+      this.in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16));
+      this.passStart = in.readLong();
+      this.next = IndexEntry.read(in);
+    }
+
+    @Nullable IndexEntry peek() {
+      return next;
+    }
+
+    IndexEntry next() throws IOException {
+      IndexEntry e = Objects.requireNonNull(next);
+      next = IndexEntry.read(in);
+      return e;
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+    }
+  }
+
+  private static long nanos(FileTime t) {
+    return t.to(TimeUnit.NANOSECONDS);
+  }
+
+  private static long nanos(Instant t) {
+    return TimeUnit.SECONDS.toNanos(t.getEpochSecond()) + t.getNano();
+  }
+
+}
