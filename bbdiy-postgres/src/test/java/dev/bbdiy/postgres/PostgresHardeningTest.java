@@ -278,6 +278,41 @@ class PostgresHardeningTest extends PostgresFixture {
     assertThat(pg.databaseExists(target)).isFalse();
   }
 
+  @Test
+  void a_server_that_disappears_mid_restore_gets_an_honest_message_about_the_database_left() throws Exception {
+    pg.execute(db, "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 1000000) g;"
+        + " CREATE INDEX big_h ON big (h)");
+    BackupResult backup = engine(config()).build().backup();
+    String target = db + "_vanished";
+    try (TcpProxy proxy = new TcpProxy(pg.host(), pg.port())) {
+      AtomicBoolean stop = new AtomicBoolean();
+      Thread cutter = new Thread(() -> {
+        while (!stop.get()) {
+          if (!pg.query("postgres", "SELECT 1 FROM pg_stat_activity WHERE datname = '" + target
+              + "' AND state = 'active' AND (query LIKE 'COPY%' OR query LIKE 'CREATE INDEX%')").isEmpty()) {
+            proxy.disappear();
+            return;
+          }
+        }
+      });
+      cutter.start();
+      try {
+        assertThatThrownBy(() -> engine(config("postgresql.port", Integer.toString(proxy.port()))).build()
+            .restore(RestoreRequest.builder(backup.id()).databaseOnly().targetDatabase(target).build()))
+            .isInstanceOfSatisfying(BbdiyException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.PROVIDER_FAILED))
+            .hasMessageContaining("pg_restore")
+            .hasMessageContaining("could not be dropped again")
+            .hasMessageContaining("DROP DATABASE \"" + target + "\"");
+      } finally {
+        stop.set(true);
+        cutter.join();
+      }
+    }
+    assertThat(pg.databaseExists(target)).as("left on the server, as the message says").isTrue();
+    assertThat(passfilesLeft()).isEmpty();
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Odd names, wrong passwords, a vanishing server
 
@@ -365,7 +400,7 @@ class PostgresHardeningTest extends PostgresFixture {
 
   @Test
   void a_database_name_that_needs_quoting_is_dumped_and_restored() throws Exception {
-    String odd = db + " odd \"q\" 'ü'=1\\";
+    String odd = db + " odd \"q\" 'ü'=1\\ /?&+%#";
     String restored = db + " restored=ü";
     pg.execute("postgres", "CREATE DATABASE " + PostgresDumper.ident(odd));
     pg.execute(conninfo(odd), "CREATE TABLE t (v int); INSERT INTO t SELECT generate_series(1, 42)");
