@@ -536,6 +536,10 @@ final class PostgresDumper implements DatabaseDumper {
         String hint = err.contains("role \"") && err.contains("does not exist")
             ? " The dump's owners do not exist in this cluster: set postgresql.restore-no-owner=true or"
                 + " postgresql.restore-role=<role>."
+            : err.contains("must be member of role") || err.contains("must be able to SET ROLE")
+            ? " " + cfg.user() + " may not give the dump's objects to their original owners: set"
+                + " postgresql.restore-no-owner=true to restore them as " + (cfg.restoreRole() != null
+                ? cfg.restoreRole() : cfg.user()) + "."
             : "";
         dropped = true;
         String dropFailure = dropDatabase(target);

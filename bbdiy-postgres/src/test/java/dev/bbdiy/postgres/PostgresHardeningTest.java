@@ -184,6 +184,11 @@ class PostgresHardeningTest extends PostgresFixture {
     String owner = role("owner", "NOLOGIN");
     pg.execute("postgres", "GRANT " + owner + " TO " + creator);
 
+    // The dump's tables belong to the superuser, whom the creator may not give them to.
+    assertThatThrownBy(() -> engine(config("postgresql.user", creator)).build()
+        .restore(RestoreRequest.builder(backup.id()).databaseOnly().targetDatabase(db + "_owners").build()))
+        .hasMessageContaining("postgresql.restore-no-owner=true");
+    assertThat(pg.databaseExists(db + "_owners")).isFalse();
     engine(config("postgresql.user", creator, "postgresql.restore-no-owner", "true")).build()
         .restore(RestoreRequest.builder(backup.id()).databaseOnly().targetDatabase(db + "_plain").build());
     engine(config("postgresql.user", creator, "postgresql.restore-no-owner", "true", "postgresql.restore-role",
