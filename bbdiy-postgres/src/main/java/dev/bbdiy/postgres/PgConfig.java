@@ -44,12 +44,19 @@ record PgConfig(
     if (!mode.equals("snapshot") && !mode.equals("in-lock")) {
       throw BbdiyException.configuration("postgresql.mode must be snapshot or in-lock, not " + mode);
     }
+    Secret password = s.secret(PostgresProvider.PASSWORD).orElse(null);
+    if (password != null && (password.reveal().contains("\n") || password.reveal().contains("\r"))) {
+      // pg_dump and pg_restore read it from a passfile, one entry a line: it would arrive cut at the line break.
+      throw BbdiyException.configuration("postgresql.password contains a line break, which pg_dump and pg_restore"
+          + " cannot be given (they read it from a password file, one entry a line). Give the role a password"
+          + " without one");
+    }
     int jobs = s.integer(PostgresProvider.JOBS);
     if (jobs <= 0) {
       jobs = Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors()));
     }
     return new PgConfig(host, s.integer(PostgresProvider.PORT), s.string(PostgresProvider.USER),
-        s.secret(PostgresProvider.PASSWORD).orElse(null), s.string(PostgresProvider.DATABASE),
+        password, s.string(PostgresProvider.DATABASE),
         s.optional(PostgresProvider.SSLMODE).orElse(null), s.optionalPath(PostgresProvider.SSLROOTCERT).orElse(null),
         s.optionalPath(PostgresProvider.BIN_DIR).orElse(null), jobs, mode.equals("in-lock"),
         s.bool(PostgresProvider.COUNT_ROWS), s.string(PostgresProvider.MAINTENANCE_DATABASE),

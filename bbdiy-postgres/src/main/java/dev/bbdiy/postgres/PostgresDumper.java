@@ -9,23 +9,28 @@ import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,6 +43,8 @@ final class PostgresDumper implements DatabaseDumper {
   private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
   private static final String ROWS = "rows.";
   private static final AtomicLong PASSFILES = new AtomicLong();
+  private static final String PASSFILE_PREFIX = "pgpass-";
+  private static final Pattern PASSFILE_NAME = Pattern.compile("pgpass-(\\d+)-\\d+");
   /** The tables pg_dump dumps and a restore compares: ordinary tables outside the system schemas. */
   private static final String USER_TABLES = " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
       + " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
@@ -49,6 +56,8 @@ final class PostgresDumper implements DatabaseDumper {
   private String clientVersion = "unknown";
   private String serverVersion = "unknown";
   private int serverMajor;
+  /** server_version_num of the server restored into, once the restore preflight has asked. */
+  private int restoreServerVersion;
 
   PostgresDumper(PgConfig cfg, Path workDir) {
     this.cfg = cfg;
@@ -60,6 +69,7 @@ final class PostgresDumper implements DatabaseDumper {
 
   @Override
   public void preflight(RunContext ctx) {
+    removeStalePassfiles(ctx.progress());
     String[] v = toolVersion("pg_dump", ctx);
     clientVersion = v[0];
     clientMajor = Integer.parseInt(v[1]);
@@ -265,7 +275,7 @@ final class PostgresDumper implements DatabaseDumper {
       if (snapshot != null) {
         cmd.add("--snapshot=" + snapshot);
       }
-      cmd.add("--dbname=" + cfg.database());
+      cmd.add("--dbname=" + conninfo(cfg.database()));
       AtomicInteger done = new AtomicInteger();
       ChildProcess.Builder b = ChildProcess.builder(cmd).name("pg_dump").cancellation(ctx.cancellation())
           .stderr(line -> {
@@ -298,7 +308,7 @@ final class PostgresDumper implements DatabaseDumper {
   }
 
   private Path partialDir() {
-    return workDir.resolve(".bbdiy").resolve("postgresql-dump.partial");
+    return stateDir().resolve("postgresql-dump.partial");
   }
 
   private int countTables() {
@@ -311,12 +321,18 @@ final class PostgresDumper implements DatabaseDumper {
     }
   }
 
+  /**
+   * Counts the rows of every table. The keys are {@code rows.<schema>.<table>}, each name as {@code quote_ident}
+   * writes it: plain names stay plain ({@code rows.public.repository}), names with dots, quotes, capitals or
+   * non-ASCII letters are double-quoted, so that {@code a.b}.{@code c} and {@code a}.{@code b.c} stay apart.
+   */
   private static Map<String, String> countRows(Connection c, ProgressReporter progress) throws SQLException {
     List<String[]> tables = new ArrayList<>();
     try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname" + USER_TABLES + " ORDER BY 1, 2")) {
+        ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname, quote_ident(n.nspname) || '.'"
+            + " || quote_ident(c.relname)" + USER_TABLES + " ORDER BY 1, 2")) {
       while (rs.next()) {
-        tables.add(new String[] {rs.getString(1), rs.getString(2)});
+        tables.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
       }
     }
     Map<String, String> out = new TreeMap<>();
@@ -324,7 +340,7 @@ final class PostgresDumper implements DatabaseDumper {
       try (Statement st = c.createStatement();
           ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(t[0]) + "." + ident(t[1]))) {
         rs.next();
-        out.put(ROWS + t[0] + "." + t[1], Long.toString(rs.getLong(1)));
+        out.put(ROWS + t[2], Long.toString(rs.getLong(1)));
       }
     }
     out.put("tables", Integer.toString(tables.size()));
@@ -378,38 +394,94 @@ final class PostgresDumper implements DatabaseDumper {
 
   @Override
   public void preflightRestore(RestoreContext ctx) {
+    removeStalePassfiles(ctx.progress());
     String[] v = toolVersion("pg_restore", null);
     int restoreMajor = Integer.parseInt(v[1]);
     String dumpMajor = ctx.artifact().property("pg_dump.major");
+    if (dumpMajor != null && !dumpMajor.matches("\\d{1,4}")) {
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The backup's manifest records pg_dump.major="
+          + dumpMajor + ", which is not a version bbdiy writes: the manifest was altered. Nothing was restored.");
+    }
     if (dumpMajor != null && comparable(restoreMajor) < comparable(Integer.parseInt(dumpMajor))) {
       throw BbdiyException.configuration("The dump was made by pg_dump " + ctx.artifact().property("pg_dump.version")
           + "; pg_restore " + v[0] + " cannot read it. Install the PostgreSQL " + dumpMajor + " client or newer, or"
           + " set postgresql.bin-dir");
     }
     String target = target(ctx);
-    try (Connection c = connect(cfg.maintenanceDatabase());
-        PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
-      ps.setString(1, target);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          throw BbdiyException.refused("Database " + target + " already exists on " + cfg.host() + ":" + cfg.port()
-              + ". A restore never overwrites: drop or rename it first, or restore under another name"
-              + " (--target-database " + target + "_restored).");
-        }
-      }
-      if (cfg.restoreRole() != null) {
-        try (PreparedStatement r = c.prepareStatement("SELECT 1 FROM pg_roles WHERE rolname = ?")) {
-          r.setString(1, cfg.restoreRole());
-          try (ResultSet rs = r.executeQuery()) {
-            if (!rs.next()) {
-              throw BbdiyException.configuration("postgresql.restore-role " + cfg.restoreRole()
-                  + " does not exist on " + cfg.host() + ":" + cfg.port());
-            }
+    try (Connection c = connect(cfg.maintenanceDatabase())) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_database WHERE datname = ?")) {
+        ps.setString(1, target);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            throw BbdiyException.refused("Database " + target + " already exists on " + cfg.host() + ":"
+                + cfg.port() + ". A restore never overwrites: drop or rename it first, or restore under another"
+                + " name (--target-database " + target + "_restored).");
           }
         }
       }
+      checkRestoreRoles(c, target, ctx.progress());
     } catch (SQLException e) {
       throw connectionFailure(cfg.maintenanceDatabase(), e);
+    }
+  }
+
+  /**
+   * Checks that the connecting role may create the target database (superuser or CREATEDB), and that it may act as
+   * {@code postgresql.restore-role} if one is set: the owner of the new database and the role pg_restore sets.
+   */
+  private void checkRestoreRoles(Connection c, String target, ProgressReporter progress) throws SQLException {
+    boolean superuser;
+    String quotedUser;
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT r.rolsuper, r.rolcreatedb,"
+        + " quote_ident(r.rolname), current_setting('server_version_num')::int FROM pg_roles r"
+        + " WHERE r.rolname = current_user")) {
+      if (!rs.next()) {
+        return; // current_user is always in pg_roles; a server that hides it is left to CREATE DATABASE to judge
+      }
+      superuser = rs.getBoolean(1);
+      quotedUser = rs.getString(3);
+      restoreServerVersion = rs.getInt(4);
+      if (!superuser && !rs.getBoolean(2)) {
+        throw BbdiyException.configuration("PostgreSQL role " + cfg.user() + " may not create databases on "
+            + cfg.host() + ":" + cfg.port() + ", and the restore creates the database " + target + ". As a"
+            + " superuser, run: ALTER ROLE " + quotedUser + " CREATEDB; or set postgresql.user to a role that"
+            + " has CREATEDB. Nothing was restored.");
+      }
+    }
+    String role = cfg.restoreRole();
+    if (role == null) {
+      return;
+    }
+    String quotedRole;
+    try (PreparedStatement ps = c.prepareStatement("SELECT quote_ident(rolname) FROM pg_roles WHERE rolname = ?")) {
+      ps.setString(1, role);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          throw BbdiyException.configuration("postgresql.restore-role " + role + " does not exist on "
+              + cfg.host() + ":" + cfg.port() + ". Create it (CREATE ROLE " + role + " NOLOGIN) and grant it to "
+              + cfg.user() + ", or unset postgresql.restore-role. Nothing was restored.");
+        }
+        quotedRole = rs.getString(1);
+      }
+    }
+    // Since PostgreSQL 16 membership and the right to SET ROLE are separate; before, membership gives both.
+    String privilege = restoreServerVersion >= 160000 ? "SET" : "MEMBER";
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_has_role(current_user, ?, '" + privilege + "')")) {
+      ps.setString(1, role);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        if (!rs.getBoolean(1)) {
+          throw BbdiyException.configuration("PostgreSQL role " + cfg.user() + " may not SET ROLE to"
+              + " postgresql.restore-role " + role + " on " + cfg.host() + ":" + cfg.port() + ", which the restore"
+              + " needs to make it the owner of " + target + " and to restore as it. As a superuser, run: GRANT "
+              + quotedRole + " TO " + quotedUser + "; Nothing was restored.");
+        }
+      }
+    }
+    if (superuser) {
+      progress.warning("postgresql.restore-role " + role + " is set, but " + cfg.user() + " connects as a"
+          + " superuser: the SQL in a dump can RESET ROLE and run as superuser. For an archive of unknown origin,"
+          + " connect as a role that is not a superuser (postgresql.user)");
     }
   }
 
@@ -425,6 +497,7 @@ final class PostgresDumper implements DatabaseDumper {
     createDatabase(target, ctx.artifact());
     Path passfile = null;
     boolean ok = false;
+    boolean dropped = false;
     try {
       try {
         passfile = passfile();
@@ -434,7 +507,7 @@ final class PostgresDumper implements DatabaseDumper {
       List<String> cmd = new ArrayList<>();
       cmd.add(cfg.tool("pg_restore"));
       cmd.addAll(cfg.connectionArgs());
-      cmd.add("--dbname=" + target);
+      cmd.add("--dbname=" + conninfo(target));
       cmd.add("--jobs=" + cfg.jobs());
       cmd.add("--exit-on-error");
       cmd.add("--verbose");
@@ -446,8 +519,9 @@ final class PostgresDumper implements DatabaseDumper {
       }
       cmd.add(source.toString());
       AtomicInteger done = new AtomicInteger();
-      int tables = ctx.artifact().property("tables") == null ? -1
-          : Integer.parseInt(ctx.artifact().property("tables"));
+      String recordedTables = ctx.artifact().property("tables");
+      int tables = recordedTables != null && recordedTables.matches("\\d{1,9}") ? Integer.parseInt(recordedTables)
+          : -1;
       ChildProcess.Builder b = ChildProcess.builder(cmd).name("pg_restore").cancellation(ctx.cancellation())
           .stderr(line -> {
             if (line.contains("processing data for table") || line.contains("finished item")
@@ -462,16 +536,27 @@ final class PostgresDumper implements DatabaseDumper {
         String hint = err.contains("role \"") && err.contains("does not exist")
             ? " The dump's owners do not exist in this cluster: set postgresql.restore-no-owner=true or"
                 + " postgresql.restore-role=<role>."
+            : err.contains("must be member of role") || err.contains("must be able to SET ROLE")
+            ? " " + cfg.user() + " may not give the dump's objects to their original owners: set"
+                + " postgresql.restore-no-owner=true to restore them as " + (cfg.restoreRole() != null
+                ? cfg.restoreRole() : cfg.user()) + "."
             : "";
+        dropped = true;
+        String dropFailure = dropDatabase(target);
         throw BbdiyException.provider("postgresql", "pg_restore into " + target + " failed (exit " + r.exitCode()
-            + "):\n  " + err + "\nThe database " + target + " this restore created was dropped again." + hint, null);
+            + "):\n  " + err + "\n" + (dropFailure == null
+                ? "The database " + target + " this restore created was dropped again."
+                : notDropped(target, dropFailure)) + hint, null);
       }
       verifyRowCounts(target, ctx);
       ok = true;
     } finally {
       deletePassfile(passfile);
-      if (!ok) {
-        dropDatabase(target);
+      if (!ok && !dropped) {
+        String dropFailure = dropDatabase(target);
+        if (dropFailure != null) {
+          ctx.progress().warning(notDropped(target, dropFailure));
+        }
       }
     }
   }
@@ -496,12 +581,36 @@ final class PostgresDumper implements DatabaseDumper {
     }
   }
 
-  private void dropDatabase(String name) {
+  /**
+   * Drops the database this restore created, ending the sessions still in it (pg_restore's own, whose queries
+   * may outlive a cancelled pg_restore, or a monitoring agent's). Runs also when the run was cancelled.
+   *
+   * @return null once it is gone, or why it could not be dropped
+   */
+  private @Nullable String dropDatabase(String name) {
+    boolean interrupted = Thread.interrupted(); // a cancelled restore still removes what it created
     try (Connection c = connect(cfg.maintenanceDatabase()); Statement st = c.createStatement()) {
-      st.execute("DROP DATABASE IF EXISTS " + ident(name));
-    } catch (SQLException ignored) {
-      // the failure being reported matters more
+      if (restoreServerVersion >= 130000) {
+        st.execute("DROP DATABASE IF EXISTS " + ident(name) + " WITH (FORCE)");
+      } else {
+        st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + literal(name)
+            + " AND pid <> pg_backend_pid()");
+        st.execute("DROP DATABASE IF EXISTS " + ident(name));
+      }
+      return null;
+    } catch (SQLException e) {
+      return e.getMessage();
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  private String notDropped(String name, String why) {
+    return "The database " + name + " this restore created could not be dropped again (" + why + "): it is"
+        + " incomplete. Drop it: DROP DATABASE " + ident(name) + (restoreServerVersion >= 130000 ? " WITH (FORCE);"
+        : ";");
   }
 
   /** Compares each table's row count with the one recorded at backup time. */
@@ -519,14 +628,15 @@ final class PostgresDumper implements DatabaseDumper {
     List<String> problems = new ArrayList<>();
     try (Connection c = connect(target)) {
       for (Map.Entry<String, String> e : expected.entrySet()) {
-        int dot = e.getKey().indexOf('.');
-        String schema = e.getKey().substring(0, dot);
-        String table = e.getKey().substring(dot + 1);
+        String[] name = tableName(e.getKey());
         try (Statement st = c.createStatement();
-            ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(schema) + "." + ident(table))) {
+            ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(name[0]) + "." + ident(name[1]))) {
           rs.next();
           long n = rs.getLong(1);
-          if (n != Long.parseLong(e.getValue())) {
+          if (!e.getValue().matches("\\d{1,19}")) {
+            problems.add(e.getKey() + ": " + n + " rows, '" + e.getValue() + "' at backup time, which is not a"
+                + " number");
+          } else if (n != Long.parseLong(e.getValue())) {
             problems.add(e.getKey() + ": " + n + " rows, " + e.getValue() + " at backup time");
           }
         } catch (SQLException ex) {
@@ -543,8 +653,61 @@ final class PostgresDumper implements DatabaseDumper {
     ctx.progress().message("row counts of " + expected.size() + " tables match the backup");
   }
 
+  /**
+   * Splits a row-count key ({@code schema.table}, each part as {@code quote_ident} wrote it) into the two names.
+   * Keys of older backups hold both names raw; their schema ends at the first dot, as those versions read them.
+   */
+  static String[] tableName(String key) {
+    String schema;
+    String rest;
+    int end = quotedEnd(key);
+    if (end > 0 && end < key.length() && key.charAt(end) == '.') {
+      schema = key.substring(1, end - 1).replace("\"\"", "\"");
+      rest = key.substring(end + 1);
+    } else {
+      int dot = key.indexOf('.');
+      if (dot < 0) {
+        return new String[] {"", key}; // not a key bbdiy writes: the comparison reports the table missing
+      }
+      schema = key.substring(0, dot);
+      rest = key.substring(dot + 1);
+    }
+    String table = quotedEnd(rest) == rest.length()
+        ? rest.substring(1, rest.length() - 1).replace("\"\"", "\"") : rest;
+    return new String[] {schema, table};
+  }
+
+  /** Returns the index just after the quoted identifier {@code s} starts with, or -1 if it starts with none. */
+  private static int quotedEnd(String s) {
+    if (!s.startsWith("\"")) {
+      return -1;
+    }
+    int i = 1;
+    while (i < s.length()) {
+      if (s.charAt(i) == '"') {
+        if (i + 1 < s.length() && s.charAt(i + 1) == '"') {
+          i += 2;
+          continue;
+        }
+        return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+
   // ---------------------------------------------------------------------------------------------------------
   // Plumbing
+
+  /**
+   * Returns a libpq connection string naming {@code database}. Passed as {@code --dbname}, a bare name holding a
+   * '=' would itself be read as a connection string. The keepalives end a dump whose server vanished without a
+   * word (a cut network, a host gone) about a minute after it went quiet, instead of the system's two hours.
+   */
+  static String conninfo(String database) {
+    return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        + " keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3";
+  }
 
   private Connection connect(String db) throws SQLException {
     return cfg.connect(db);
@@ -580,18 +743,25 @@ final class PostgresDumper implements DatabaseDumper {
     return new String[] {out.replaceAll(".*\\(PostgreSQL\\)\\s+", "").trim(), Integer.toString(major)};
   }
 
-  /** Writes a 0600 passfile for the child processes, or returns null when there is no password to pass. */
+  /**
+   * Writes a 0600 passfile for the child processes, or returns null when there is no password to pass. Its name
+   * holds this process's id, so that a later run can tell one a killed run left ({@link #removeStalePassfiles}).
+   */
   private @Nullable Path passfile() throws IOException {
-    if (cfg.password() == null) {
+    Secret password = cfg.password();
+    if (password == null) {
       return null;
     }
-    Path dir = Files.createDirectories(workDir.resolve(".bbdiy"));
-    Path file = dir.resolve("pgpass-" + ProcessHandle.current().pid() + "-" + PASSFILES.incrementAndGet());
+    Path dir = Files.createDirectories(stateDir());
+    Path file = dir.resolve(PASSFILE_PREFIX + ProcessHandle.current().pid() + "-" + PASSFILES.incrementAndGet());
     Files.deleteIfExists(file);
     String line = escape(cfg.host()) + ":" + cfg.port() + ":*:" + escape(cfg.user()) + ":"
-        + escape(cfg.password().reveal()) + "\n";
+        + escape(password.reveal()) + "\n";
     try (FileChannel ch = PrivateFiles.createPrivate(file)) {
       ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
+    } catch (IOException | RuntimeException e) {
+      deletePassfile(file);
+      throw e;
     }
     return file;
   }
@@ -601,9 +771,50 @@ final class PostgresDumper implements DatabaseDumper {
       try {
         Files.deleteIfExists(file);
       } catch (IOException ignored) {
-        // it is 0600 in our own state directory
+        // it is 0600 in our own state directory, and the next run removes it
       }
     }
+  }
+
+  /**
+   * Removes the passfiles of runs that were killed (SIGKILL, OOM killer, power loss) before they could delete their
+   * own: those whose process is gone, or whose process id now belongs to a process started after the file was
+   * written. The passfiles of runs still going are left alone.
+   */
+  private void removeStalePassfiles(ProgressReporter progress) {
+    Path dir = stateDir();
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, PASSFILE_PREFIX + "*")) {
+      for (Path f : files) {
+        Matcher m = PASSFILE_NAME.matcher(f.getFileName().toString());
+        if (!m.matches()) {
+          continue;
+        }
+        Instant written = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant();
+        if (!writerAlive(Long.parseLong(m.group(1)), written)) {
+          Files.deleteIfExists(f);
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      progress.warning("could not remove the password files killed runs left in " + dir + ": " + e.getMessage()
+          + "; delete " + dir.resolve(PASSFILE_PREFIX + "*") + " of runs no longer going");
+    }
+  }
+
+  private static boolean writerAlive(long pid, Instant written) {
+    Optional<ProcessHandle> h = ProcessHandle.of(pid);
+    if (h.isEmpty() || !h.get().isAlive()) {
+      return false;
+    }
+    // The start time is known to the clock tick, the boot time to the second: allow for both.
+    Optional<Instant> started = h.get().info().startInstant();
+    return started.isEmpty() || !started.get().isAfter(written.plusSeconds(2));
+  }
+
+  private Path stateDir() {
+    return workDir.resolve(".bbdiy");
   }
 
   private void environment(ChildProcess.Builder b, @Nullable Path passfile) {

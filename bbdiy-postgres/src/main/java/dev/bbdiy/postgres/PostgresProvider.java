@@ -16,7 +16,11 @@ import java.util.Set;
  * ({@code pg_export_snapshot()}), which takes milliseconds whatever the size of the database. After the unlock,
  * {@code pg_dump --snapshot} dumps exactly that snapshot in parallel, directory format, while Bitbucket writes
  * again: the lock window no longer grows with the database. The password reaches child processes only through a
- * temporary 0600 passfile.
+ * temporary 0600 passfile; one a killed run left behind is removed by the next run.
+ *
+ * <p>A restore creates a new database and loads it with {@code pg_restore}, which runs the SQL in the dump with the
+ * restoring role's rights: restore archives of unknown origin as a role that is not a superuser (see {@link
+ * #RESTORE_ROLE}).
  */
 public final class PostgresProvider implements DatabaseDumperProvider {
   public static final Setting HOST = Setting.of("host", SettingType.STRING,
@@ -51,7 +55,10 @@ public final class PostgresProvider implements DatabaseDumperProvider {
       "Restore without the original owners (pg_restore --no-owner): for clusters whose roles differ.")
       .withDefault("false");
   public static final Setting RESTORE_ROLE = Setting.of("restore-role", SettingType.STRING,
-      "Role to restore as, and owner of the new database (pg_restore --role).");
+      "Role to restore as, and owner of the new database (pg_restore --role); postgresql.user must be allowed to"
+          + " SET ROLE to it. pg_restore runs the dump's SQL with the restoring role's rights, as a superuser"
+          + " including programs on the server: for archives of unknown origin use a role that is not a"
+          + " superuser, and connect as one (postgresql.user), since the dump's SQL can RESET ROLE.");
 
   @Override
   public String name() {

@@ -10,13 +10,22 @@ import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.kit.HomeTree;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -115,22 +124,79 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     } catch (IOException e) {
       throw BbdiyException.provider("rsync", "cannot create " + list.getParent() + ": " + e.getMessage(), e);
     }
-    try (java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(list))) {
-      Files.walkFileTree(target, new java.nio.file.SimpleFileVisitor<>() {
+    Path base = target.toAbsolutePath().normalize();
+    byte[] prefix = rawName(base);
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(list))) {
+      Files.walkFileTree(base, new SimpleFileVisitor<>() {
         @Override
-        public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a)
-            throws IOException {
+        public FileVisitResult visitFile(Path file, BasicFileAttributes a) throws IOException {
           if (a.isRegularFile() && a.size() <= RACY_MAX_SIZE && a.lastModifiedTime().toMillis() >= threshold) {
-            out.write(target.relativize(file).toString().getBytes(StandardCharsets.UTF_8));
+            // The name's bytes as the file system holds them: a String would merge x-\xff and x-\xfe.
+            byte[] name = rawName(file);
+            out.write(name, prefix.length + 1, name.length - prefix.length - 1);
             out.write(0);
           }
-          return java.nio.file.FileVisitResult.CONTINUE;
+          return FileVisitResult.CONTINUE;
         }
       });
     } catch (IOException e) {
       throw BbdiyException.provider("rsync", "cannot list recently written files of " + target + ": "
           + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Returns the bytes of an absolute path as the file system holds them. {@link Path#toString()} decodes them with
+   * the JVM's file-name charset and replaces what does not decode (every non-ASCII byte when the JVM runs without a
+   * locale); a {@code file:} URI escapes each raw byte instead.
+   */
+  static byte[] rawName(Path absolute) {
+    String uri = absolute.toUri().getRawPath();
+    ByteArrayOutputStream out = new ByteArrayOutputStream(uri.length());
+    for (int i = 0; i < uri.length(); i++) {
+      char c = uri.charAt(i);
+      if (c == '%') {
+        out.write(HexFormat.fromHexDigits(uri, i + 1, i + 3));
+        i += 2;
+      } else {
+        out.write(c);
+      }
+    }
+    byte[] bytes = out.toByteArray();
+    int end = bytes.length;
+    while (end > 1 && bytes[end - 1] == '/') {
+      end--; // toUri() marks directories with a trailing slash
+    }
+    return end == bytes.length ? bytes : Arrays.copyOf(bytes, end);
+  }
+
+  /**
+   * Returns {@code path} as a command-line argument, after checking that the argument reaches rsync as the path's
+   * own bytes. The JVM encodes arguments with its locale's charset: a path it cannot express (a name that is not
+   * valid in the locale) would make rsync copy from, or into, another directory than the one meant.
+   */
+  static String argument(Path path) {
+    Path absolute = path.toAbsolutePath().normalize();
+    String s = absolute.toString();
+    byte[] raw = rawName(absolute);
+    for (Charset cs : argumentCharsets()) {
+      if (!Arrays.equals(raw, s.getBytes(cs))) {
+        throw BbdiyException.configuration("The path " + s + " cannot be passed to rsync as it is named in the file"
+            + " system: the JVM's locale (" + cs + ") cannot express it. Run bbdiy with a UTF-8 locale"
+            + " (LANG=C.UTF-8) or use a path with ASCII names");
+      }
+    }
+    return s;
+  }
+
+  /** The charsets a JDK may encode process arguments with: the default one (up to 18) or the file-name one. */
+  private static List<Charset> argumentCharsets() {
+    List<Charset> out = new ArrayList<>(List.of(Charset.defaultCharset()));
+    String jnu = System.getProperty("sun.jnu.encoding");
+    if (jnu != null && Charset.isSupported(jnu)) {
+      out.add(Charset.forName(jnu));
+    }
+    return out;
   }
 
   private Path racyList(HomeTree job) {
@@ -144,9 +210,9 @@ final class RsyncSnapshotter implements HomeSnapshotter {
         return;
       }
       List<String> cmd = new ArrayList<>(List.of(binary, "-a", "--checksum", "--ignore-missing-args", "--from0",
-          "--files-from=" + list));
-      cmd.add(withSlash(job.source().toAbsolutePath().normalize()));
-      cmd.add(withSlash(workDir.resolve(job.layoutPath()).toAbsolutePath().normalize()));
+          "--files-from=" + argument(list)));
+      cmd.add(withSlash(argument(job.source())));
+      cmd.add(withSlash(argument(workDir.resolve(job.layoutPath()))));
       ChildProcess.Result r = ChildProcess.builder(cmd).name("rsync").cancellation(ctx.cancellation()).build().run();
       if (r.exitCode() != VANISHED) {
         r.orThrow("rsync", "content check of the " + job.label() + "'s recently written files");
@@ -171,7 +237,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
       excludeFile = Files.createTempFile(stateDir, "rsync-excludes-", ".txt");
       Files.write(excludeFile, job.excludes(), StandardCharsets.UTF_8);
       List<String> cmd = new ArrayList<>(List.of(binary, "-a", "--delete", "--delete-excluded", "--stats",
-          "--exclude-from=" + excludeFile));
+          "--exclude-from=" + argument(excludeFile)));
       if (progress2) {
         cmd.add("--info=progress2");
         cmd.add("--no-inc-recursive");
@@ -181,8 +247,8 @@ final class RsyncSnapshotter implements HomeSnapshotter {
       }
       cmd.addAll(options);
       // A trailing slash copies the directory's contents, which anchored excludes need: normalise it here.
-      cmd.add(withSlash(job.source().toAbsolutePath().normalize()));
-      cmd.add(withSlash(target.toAbsolutePath().normalize()));
+      cmd.add(withSlash(argument(job.source())));
+      cmd.add(withSlash(argument(target)));
       Instant start = Instant.now();
       List<String> output = new ArrayList<>();
       ChildProcess.Result r = ChildProcess.builder(cmd).name("rsync").cancellation(ctx.cancellation())
@@ -228,8 +294,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     }
   }
 
-  private static String withSlash(Path p) {
-    String s = p.toString();
+  private static String withSlash(String s) {
     return s.endsWith("/") ? s : s + "/";
   }
 
