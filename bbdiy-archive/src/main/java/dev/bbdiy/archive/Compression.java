@@ -34,6 +34,19 @@ public enum Compression {
     return extension;
   }
 
+  /**
+   * Returns {@code level} if this compression has it (-1 for the default), or throws a configuration error
+   * naming {@code key}: zstd has levels 1 to 22, gzip 1 to 9, none only the default.
+   */
+  public int checkedLevel(int level, String key) {
+    int max = this == ZSTD ? 22 : this == GZIP ? 9 : 0;
+    if (level != -1 && (level < 1 || level > max)) {
+      throw BbdiyException.configuration("Bad value for " + key + ": " + name().toLowerCase(Locale.ROOT)
+          + (max == 0 ? " has no levels; remove " + key : " levels are 1 to " + max));
+    }
+    return level;
+  }
+
   /** Returns the level used when none is configured. */
   public int defaultLevel() {
     return defaultLevel;

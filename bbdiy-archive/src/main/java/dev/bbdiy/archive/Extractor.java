@@ -392,20 +392,8 @@ final class Extractor {
         + FileNames.display(name) + "): " + reason(e), e);
   }
 
-  /** Returns what went wrong, not only the path an exception names. */
   static String reason(IOException e) {
-    String what;
-    if (e instanceof java.nio.file.AccessDeniedException) {
-      what = "permission denied";
-    } else if (e instanceof NoSuchFileException) {
-      what = "no such file or directory";
-    } else if (e instanceof java.nio.file.FileSystemException) {
-      java.nio.file.FileSystemException f = (java.nio.file.FileSystemException) e;
-      what = f.getReason() == null ? e.getClass().getSimpleName() : f.getReason();
-    } else {
-      what = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
-    return what;
+    return dev.bbdiy.kit.Reasons.of(e);
   }
 
   private static void setMode(Path p, int mode) throws IOException {

@@ -40,7 +40,7 @@ public final class TarArchiverProvider implements ArchiverProvider {
   public Archiver create(ProviderContext context) {
     Settings s = context.settings();
     Compression compression = Compression.parse(s.string(COMPRESSION));
-    int level = s.optional(LEVEL).map(Integer::parseInt).orElse(-1);
+    int level = compression.checkedLevel(s.optional(LEVEL).map(Integer::parseInt).orElse(-1), s.fullKey(LEVEL));
     return new TarArchiver(s.path(DIR), new TarFormat(compression, level, s.integer(THREADS)),
         context.workDir().resolve(".bbdiy").resolve("tmp"));
   }

@@ -29,6 +29,21 @@ import org.junit.jupiter.api.Test;
 
 class TarArchiverTest {
 
+  @org.junit.jupiter.api.Test
+  void a_level_the_compression_does_not_have_is_refused_when_the_archiver_is_created() {
+    TarArchiverProvider provider = new TarArchiverProvider();
+    for (java.util.Map<String, String> config : java.util.List.of(
+        java.util.Map.of("tar.dir", "/tmp/x", "tar.compression", "gzip", "tar.level", "15"),
+        java.util.Map.of("tar.dir", "/tmp/x", "tar.compression", "zstd", "tar.level", "23"))) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> provider.create(dev.bbdiy.testkit.TestContexts
+          .providerContext(provider, config, dev.bbdiy.api.BitbucketInstance.of("bitbucket", null),
+              java.nio.file.Path.of("/tmp/work"))))
+          .isInstanceOfSatisfying(dev.bbdiy.api.BbdiyException.class, e -> org.assertj.core.api.Assertions
+              .assertThat(e.code()).isEqualTo(dev.bbdiy.api.ErrorCode.CONFIGURATION))
+          .hasMessageContaining("tar.level");
+    }
+  }
+
   abstract static class TarContract extends ArchiverContract {
     Path dir;
 

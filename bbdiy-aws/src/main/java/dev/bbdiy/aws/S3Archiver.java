@@ -83,7 +83,8 @@ final class S3Archiver implements Archiver {
     if (compression == Compression.NONE) {
       throw BbdiyException.configuration("s3.compression must be zstd or gzip");
     }
-    this.format = new TarFormat(compression, s.optional(S3ArchiverProvider.LEVEL).map(Integer::parseInt).orElse(-1),
+    this.format = new TarFormat(compression, compression.checkedLevel(s.optional(S3ArchiverProvider.LEVEL)
+        .map(Integer::parseInt).orElse(-1), s.fullKey(S3ArchiverProvider.LEVEL)),
         s.integer(S3ArchiverProvider.THREADS));
     this.tempDir = tempDir;
     if (s.integer(S3ArchiverProvider.PART_SIZE) < 5) {

@@ -103,6 +103,9 @@ public final class ChildProcess {
       cancellation.throwIfCancelled();
     }
     ProcessBuilder pb = new ProcessBuilder(command);
+    // No standard input: a tool that asks a question (a password prompt, "overwrite?") fails at once instead
+    // of waiting forever for an answer nobody gives.
+    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     if (directory != null) {
       pb.directory(directory.toFile());
     }

@@ -101,7 +101,7 @@ public final class PrivateFiles {
         throw BbdiyException.configuration("The " + what + " " + dir + " is not writable by this user");
       }
     } catch (IOException e) {
-      throw BbdiyException.configuration("Cannot create the " + what + " " + dir + ": " + e.getMessage());
+      throw BbdiyException.configuration("Cannot create the " + what + " " + dir + ": " + Reasons.of(e));
     }
   }
 
