@@ -9,6 +9,7 @@ import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.kit.ChildProcess;
@@ -488,7 +489,7 @@ final class EbsSnapshotter implements HomeSnapshotter {
    * git lock files. If a step fails, the original volume is put back.
    */
   @Override
-  public void restore(RestoreContext ctx) {
+  public RestoreOutcome restore(RestoreContext ctx) {
     Artifact a = ctx.artifact();
     InstanceIdentity id = identity();
     int count = Integer.parseInt(String.valueOf(a.properties().getOrDefault("count", "0")));
@@ -512,10 +513,13 @@ final class EbsSnapshotter implements HomeSnapshotter {
       for (String volume : newVolumes) {
         awaitVolume(volume, VolumeState.AVAILABLE, null, ctx.cancellation());
       }
+      List<String> placed = new ArrayList<>();
       for (int i = 0; i < count; i++) {
         swap(String.valueOf(a.property("device." + i)), String.valueOf(a.property("mount." + i)),
             newVolumes.get(i), ctx);
+        placed.add(newVolumes.get(i) + " at " + a.property("mount." + i));
       }
+      return RestoreOutcome.home("EBS volumes " + String.join(", ", placed) + " from " + snapshotsOf(a));
     } catch (SdkException e) {
       throw AwsSupport.failure(PROVIDER, "restoring volumes from " + snapshotsOf(a), "ec2:CreateVolume,"
           + " ec2:AttachVolume, ec2:DetachVolume, ec2:DescribeVolumes", e);

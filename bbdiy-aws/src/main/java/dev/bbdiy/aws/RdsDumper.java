@@ -8,6 +8,7 @@ import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Settings;
 import java.time.Instant;
@@ -379,7 +380,7 @@ final class RdsDumper implements DatabaseDumper {
   }
 
   @Override
-  public void restore(RestoreContext ctx) {
+  public RestoreOutcome restore(RestoreContext ctx) {
     Artifact a = ctx.artifact();
     String snapshot = String.valueOf(a.property("snapshot"));
     String target = target(ctx);
@@ -414,6 +415,8 @@ final class RdsDumper implements DatabaseDumper {
       awaitInstance(target, ctx);
     }
     ctx.progress().message("restored " + snapshot + " as " + target + "; point bitbucket.properties at it");
+    return RestoreOutcome.database(target, (aurora ? "Aurora cluster " : "RDS instance ") + target + " from "
+        + snapshot, List.of());
   }
 
   private void awaitInstance(String id, RestoreContext ctx) {

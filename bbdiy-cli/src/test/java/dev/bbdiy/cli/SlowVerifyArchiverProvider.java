@@ -61,6 +61,11 @@ public final class SlowVerifyArchiverProvider implements ArchiverProvider {
       }
 
       @Override
+      public Path stateDirectory() {
+        return context.stateDirectory();
+      }
+
+      @Override
       public String toolVersion() {
         return context.toolVersion();
       }

@@ -9,6 +9,7 @@ import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.HomeTree;
 import java.io.IOException;
@@ -99,7 +100,8 @@ final class CopySnapshotter implements HomeSnapshotter {
   }
 
   @Override
-  public void restore(RestoreContext ctx) {
+  public RestoreOutcome restore(RestoreContext ctx) {
     // The engine extracts the files; nothing is left to do.
+    return RestoreOutcome.home(String.valueOf(ctx.targetHome()));
   }
 }

@@ -871,7 +871,8 @@ public final class BackupEngine {
       }
     });
 
-    ExtractResult extracted = new ExtractResult(0, 0, summary != null);
+    ExtractResult extracted = new ExtractResult(0, 0, false);
+    dev.bbdiy.api.spi.RestoreOutcome dbOutcome = null;
     boolean needsExtract = home != null || dbDir != null;
     try {
       if (needsExtract) {
@@ -908,8 +909,8 @@ public final class BackupEngine {
       }
       if (db != null) {
         try (Cancellation.Section ignored = run.cancellation.interruptible()) {
-          events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(restoreContext(run, dbArtifact, dbDir,
-              home, storeTargets, targetDatabase, db.name())));
+          dbOutcome = events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(restoreContext(run, dbArtifact,
+              dbDir, home, storeTargets, targetDatabase, db.name())));
         } catch (RuntimeException e) {
           if (homeArtifact != null) {
             events.warning("bbdiy", "the home was restored" + (home == null ? "" : " into " + home) + " and is"
@@ -930,11 +931,9 @@ public final class BackupEngine {
         }
       }
     }
-    String database = db == null ? null
-        : targetDatabase != null ? targetDatabase : settings.get(db.name()).describe().getOrDefault(
-            db.name() + ".database", null);
-    return new RestoreResult(request.id(), home, List.copyOf(storeTargets.values()), database, extracted.files(),
-        extracted.bytes(), extracted.verified(), events.phases(), Duration.between(start, clock.instant()),
+    return new RestoreResult(request.id(), home, List.copyOf(storeTargets.values()),
+        dbOutcome == null ? null : dbOutcome.database(), extracted.files(), extracted.bytes(),
+        needsExtract && extracted.verified(), events.phases(), Duration.between(start, clock.instant()),
         events.warnings());
   }
 

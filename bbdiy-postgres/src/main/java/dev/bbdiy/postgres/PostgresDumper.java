@@ -8,6 +8,7 @@ import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.kit.ChildProcess;
@@ -486,7 +487,7 @@ final class PostgresDumper implements DatabaseDumper {
   }
 
   @Override
-  public void restore(RestoreContext ctx) {
+  public RestoreOutcome restore(RestoreContext ctx) {
     Path source = ctx.source();
     if (source == null || !Files.isRegularFile(source.resolve("toc.dat"))) {
       throw BbdiyException.provider("postgresql", "the backup holds no pg_dump directory (no toc.dat in "
@@ -548,8 +549,10 @@ final class PostgresDumper implements DatabaseDumper {
                 ? "The database " + target + " this restore created was dropped again."
                 : notDropped(target, dropFailure)) + hint, null);
       }
-      verifyRowCounts(target, ctx);
+      String checked = verifyRowCounts(target, ctx);
       ok = true;
+      return RestoreOutcome.database(target, "database " + target + " on " + cfg.host() + ":" + cfg.port(),
+          checked == null ? List.of() : List.of(checked));
     } finally {
       deletePassfile(passfile);
       if (!ok && !dropped) {
@@ -614,7 +617,7 @@ final class PostgresDumper implements DatabaseDumper {
   }
 
   /** Compares each table's row count with the one recorded at backup time. */
-  private void verifyRowCounts(String target, RestoreContext ctx) {
+  private @Nullable String verifyRowCounts(String target, RestoreContext ctx) {
     Map<String, String> expected = new TreeMap<>();
     ctx.artifact().properties().forEach((k, v) -> {
       if (k.startsWith(ROWS)) {
@@ -623,7 +626,7 @@ final class PostgresDumper implements DatabaseDumper {
     });
     if (expected.isEmpty()) {
       ctx.progress().warning("the backup recorded no row counts; the restored database was not compared");
-      return;
+      return null;
     }
     List<String> problems = new ArrayList<>();
     try (Connection c = connect(target)) {
@@ -650,7 +653,9 @@ final class PostgresDumper implements DatabaseDumper {
       throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " differs from"
           + " the backup: " + String.join("; ", problems.subList(0, Math.min(10, problems.size()))));
     }
-    ctx.progress().message("row counts of " + expected.size() + " tables match the backup");
+    String checked = "row counts of " + expected.size() + " tables match the backup";
+    ctx.progress().message(checked);
+    return checked;
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.kit.HomeTree;
@@ -332,7 +333,8 @@ final class RsyncSnapshotter implements HomeSnapshotter {
   }
 
   @Override
-  public void restore(RestoreContext ctx) {
+  public RestoreOutcome restore(RestoreContext ctx) {
     // The engine extracts the files into the empty targets; nothing is left to do.
+    return RestoreOutcome.home(String.valueOf(ctx.targetHome()));
   }
 }

@@ -13,6 +13,7 @@ import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.HomeSnapshotterProvider;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.SettingType;
@@ -310,20 +311,26 @@ public abstract class ScriptedProvider {
     }
 
     @Override
-    public void restore(RestoreContext ctx) {
+    public RestoreOutcome restore(RestoreContext ctx) {
       provider.calls.add("restore");
       if ("restore".equals(failIn)) {
         throw new BbdiyException(ErrorCode.PROVIDER_FAILED, provider.name() + ": scripted failure in restore");
       }
-      if (kind == Artifact.Kind.DATABASE && ctx.source() != null) {
-        try {
-          Path target = databaseFile(ctx.targetDatabase() == null ? "bitbucket" : ctx.targetDatabase());
-          Files.createDirectories(target.getParent());
-          Files.copy(ctx.source().resolve("captured.txt"), target);
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
+      if (kind == Artifact.Kind.DATABASE) {
+        String name = ctx.targetDatabase() == null ? "bitbucket" : ctx.targetDatabase();
+        if (ctx.source() != null) {
+          try {
+            Path target = databaseFile(name);
+            Files.createDirectories(target.getParent());
+            Files.copy(ctx.source().resolve("captured.txt"), target);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
         }
+        return RestoreOutcome.database(name, "scripted database " + name, List.of());
       }
+      return RestoreOutcome.home(provider.atomic() ? "scripted snapshot " + ctx.artifact().property("snapshot")
+          : String.valueOf(ctx.targetHome()));
     }
 
     @Override

@@ -138,6 +138,17 @@ public final class TestContexts {
       }
 
       @Override
+      public Path stateDirectory() {
+        Path dir = workDir.resolve(".bbdiy/providers").resolve(provider.name());
+        try {
+          java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        return dir;
+      }
+
+      @Override
       public String toolVersion() {
         return "test";
       }

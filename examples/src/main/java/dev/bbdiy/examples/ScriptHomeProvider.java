@@ -9,6 +9,7 @@ import dev.bbdiy.api.spi.HomeSnapshotter;
 import dev.bbdiy.api.spi.HomeSnapshotterProvider;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RestoreContext;
+import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.SettingType;
@@ -121,8 +122,9 @@ public final class ScriptHomeProvider implements HomeSnapshotterProvider {
     }
 
     @Override
-    public void restore(RestoreContext ctx) {
+    public RestoreOutcome restore(RestoreContext ctx) {
       // The engine extracts the files.
+      return RestoreOutcome.home(String.valueOf(ctx.targetHome()));
     }
 
     private void runAll(String command, RunContext ctx, String phase) {

@@ -29,7 +29,7 @@ import java.util.Optional;
  *   <li>{@link #delete} deletes one backup and nothing else.
  * </ul>
  */
-public interface Archiver {
+public interface Archiver extends AutoCloseable {
   /** Checks the destination is reachable and writable, without side effects. */
   default void preflight(RunContext context) {}
 
@@ -95,4 +95,11 @@ public interface Archiver {
 
   /** Deletes one stored backup, published or pending. */
   void delete(BackupId id);
+
+  /**
+   * Releases what this instance holds (clients, thread pools) once its operation is over, on every path. The
+   * default does nothing. Must not throw.
+   */
+  @Override
+  default void close() {}
 }

@@ -7,7 +7,11 @@ public enum Capability {
    * LVM snapshots). Only providers with this capability may run in zero-downtime mode.
    */
   ATOMIC_CAPTURE,
-  /** {@code complete} leaves files in the working directory that the archiver stores (rsync, pg_dump). */
+  /**
+   * {@code complete} leaves files in the working directory, in the backup layout, that the archiver stores
+   * (rsync, pg_dump), and lists them in its artifact; restore finds them extracted. The engine checks the
+   * artifact of a provider with this capability lists paths that exist, and that of one without lists none.
+   */
   FILE_OUTPUT,
   /** The provider's artifacts live outside the archive (cloud snapshots) and are deleted by the provider. */
   EXTERNAL_ARTIFACTS,

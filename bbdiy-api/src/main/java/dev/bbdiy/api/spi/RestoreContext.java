@@ -26,7 +26,12 @@ public interface RestoreContext {
   /** Returns where each data store (by its original path) is restored. */
   Map<Path, Path> targetDataStores();
 
-  /** Returns the database to restore into, or {@code null} if the database is not restored. */
+  /**
+   * Returns the name of the database to restore into as the user gave it ({@code --target-database}), or {@code
+   * null} to restore into the database this provider is configured for (its own setting). Either way the database
+   * must not exist. A database provider is asked to restore only when the database is restored; it reports the
+   * name it used in its {@link RestoreOutcome}.
+   */
   @Nullable String targetDatabase();
 
   /** Returns where to report progress. */

@@ -1,5 +1,6 @@
 package dev.bbdiy.api.spi;
 
+import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
@@ -19,6 +20,10 @@ import org.jspecify.annotations.Nullable;
  * @param required whether a value must be configured
  * @param min the smallest accepted value, written as in configuration ({@code 1}, {@code 100ms}), or {@code null}
  * @param max the largest accepted value, written as in configuration ({@code 65535}, {@code 7d}), or {@code null}
+ * @param varsFile the variables of Atlassian's {@code bitbucket.diy-backup.vars.sh} the value comes from when
+ *     bbdiy reads such a file ({@code --vars-file}), in order: the first one set to something not empty wins; a
+ *     bash array becomes a comma-separated list. Empty if the scripts have no such variable. Declaring them is
+ *     all a provider does for {@code --vars-file} to configure it.
  */
 public record Setting(
     String key,
@@ -27,13 +32,20 @@ public record Setting(
     @Nullable String defaultValue,
     boolean required,
     @Nullable String min,
-    @Nullable String max) {
+    @Nullable String max,
+    List<String> varsFile) {
   private static final Pattern KEY = Pattern.compile("[a-z][a-z0-9-]*(\\.[a-z][a-z0-9-]*)*");
 
   public Setting {
     Objects.requireNonNull(key, "key");
     Objects.requireNonNull(type, "type");
     Objects.requireNonNull(description, "description");
+    varsFile = List.copyOf(varsFile);
+    for (String v : varsFile) {
+      if (!v.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw new IllegalArgumentException("Not a shell variable name: " + v + " (setting " + key + ")");
+      }
+    }
     if (!KEY.matcher(key).matches()) {
       throw new IllegalArgumentException("Setting key must be lower case with dashes: " + key);
     }
@@ -59,10 +71,10 @@ public record Setting(
     }
   }
 
-  /** Creates a setting without a range (the form before ranges existed). */
+  /** Creates a setting without a range or vars-file variables. */
   public Setting(
       String key, SettingType type, String description, @Nullable String defaultValue, boolean required) {
-    this(key, type, description, defaultValue, required, null, null);
+    this(key, type, description, defaultValue, required, null, null, List.of());
   }
 
   /** Returns an optional setting without default. */
@@ -72,12 +84,12 @@ public record Setting(
 
   /** Returns a copy with a default value. */
   public Setting withDefault(String value) {
-    return new Setting(key, type, description, value, required, min, max);
+    return new Setting(key, type, description, value, required, min, max, varsFile);
   }
 
   /** Returns a copy that must be configured. */
   public Setting asRequired() {
-    return new Setting(key, type, description, defaultValue, true, min, max);
+    return new Setting(key, type, description, defaultValue, true, min, max, varsFile);
   }
 
   /**
@@ -90,7 +102,15 @@ public record Setting(
   public Setting withRange(String min, String max) {
     Objects.requireNonNull(min, "min");
     Objects.requireNonNull(max, "max");
-    return new Setting(key, type, description, defaultValue, required, min, max);
+    return new Setting(key, type, description, defaultValue, required, min, max, varsFile);
+  }
+
+  /**
+   * Returns a copy whose value {@code --vars-file} takes from these variables of Atlassian's vars file (the
+   * first one set wins), e.g. {@code fromVarsFile("POSTGRES_PASSWORD", "PGPASSWORD")}.
+   */
+  public Setting fromVarsFile(String... variables) {
+    return new Setting(key, type, description, defaultValue, required, min, max, List.of(variables));
   }
 
   /** Returns whether the value is a secret. */

@@ -79,7 +79,7 @@ class SettingsTest {
         .isInstanceOf(IllegalArgumentException.class).hasMessage("Default of x: 0 is out of range: use 1 to 2");
     assertThatThrownBy(() -> Setting.of("x", SettingType.DURATION, "x").withRange("1s", "1h").withDefault("2h"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("out of range");
-    assertThatThrownBy(() -> new Setting("x", SettingType.INTEGER, "x", null, false, "1", null))
+    assertThatThrownBy(() -> new Setting("x", SettingType.INTEGER, "x", null, false, "1", null, java.util.List.of()))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both ends");
   }
 

@@ -18,9 +18,20 @@ import org.jspecify.annotations.Nullable;
 public final class EngineContexts {
   private EngineContexts() {}
 
-  /** A provider context. */
+  /** A provider context; the state directory is created when first asked for. */
   public record Provider(Settings settings, BitbucketInstance instance, Path workDir, String toolVersion)
-      implements ProviderContext {}
+      implements ProviderContext {
+    @Override
+    public Path stateDirectory() {
+      Path dir = workDir.resolve(".bbdiy").resolve("providers").resolve(settings.prefix());
+      try {
+        return dev.bbdiy.kit.PrivateFiles.createPrivateDirectories(dir);
+      } catch (java.io.IOException e) {
+        throw dev.bbdiy.api.BbdiyException.configuration("Cannot create the state directory " + dir + " of "
+            + settings.prefix() + ": " + dev.bbdiy.kit.Reasons.of(e) + ". Check work.dir is writable by this user.");
+      }
+    }
+  }
 
   /** A run context. */
   public record Run(BackupId backupId, Phase phase, Path workDir, ProgressReporter progress,
