@@ -15,7 +15,11 @@ import org.jspecify.annotations.Nullable;
  * @param database the database restored into, or {@code null} if none was
  * @param files regular files written
  * @param bytes bytes written
- * @param verified whether the backup was checked against its manifest while it was restored
+ * @param verified whether files were extracted and checked against the backup's manifest while they were
+ *     restored (false for a backup without a manifest, and for snapshots, which are not extracted)
+ * @param targets where each part went, for humans, one line each
+ * @param checks what was verified, one line each (the archive against its manifest, row counts...); exactly what
+ *     was checked and nothing more
  * @param phases how long each part took
  * @param total time from start to end
  * @param warnings what went wrong without failing the restore
@@ -28,11 +32,15 @@ public record RestoreResult(
     long files,
     long bytes,
     boolean verified,
+    List<String> targets,
+    List<String> checks,
     Map<Phase, Duration> phases,
     Duration total,
     List<String> warnings) {
   public RestoreResult {
     dataStores = List.copyOf(dataStores);
+    targets = List.copyOf(targets);
+    checks = List.copyOf(checks);
     phases = Map.copyOf(phases);
     warnings = List.copyOf(warnings);
   }

@@ -294,6 +294,8 @@ final class BackupReading implements Closeable {
     }
     actual.close();
     finished = true;
+    // The last count, always: a small archive would otherwise only ever show the first one ("0 files").
+    progress.progress(verb + files + " files", bytes, bytes, "bytes");
     if (extractor != null) {
       extractor.finish();
     }

@@ -74,16 +74,15 @@ final class RestoreCommand extends BaseCommand {
     }
     output.info("Restoring " + backupId);
     RestoreResult r = engine.restore(request.build());
-    output.result("Restored " + backupId + (r.verified() ? " (verified against its manifest)" : " (UNVERIFIED)")
-        + " in " + Output.seconds(r.total()) + ": " + r.files() + " files, " + Output.mib(r.bytes()));
-    if (r.home() != null) {
-      output.info("  home: " + r.home());
+    // Exactly what was checked, and nothing more: a snapshot restore extracts nothing, so nothing is "verified".
+    output.result("Restored " + backupId + " in " + Output.seconds(r.total()) + (r.files() > 0 || r.verified()
+        ? ": " + r.files() + " files, " + Output.mib(r.bytes()) : "")
+        + (r.verified() ? ", verified against its manifest" : r.files() > 0 ? " (UNVERIFIED: no manifest)" : ""));
+    for (String target : r.targets()) {
+      output.info("  restored: " + target);
     }
-    for (Path p : r.dataStores()) {
-      output.info("  data store: " + p);
-    }
-    if (r.database() != null) {
-      output.info("  database: " + r.database());
+    for (String check : r.checks()) {
+      output.info("  checked: " + check);
     }
     if (json) {
       output.json(r);

@@ -238,7 +238,7 @@ class MainTest {
       bitbucket.server().failNext(Endpoint.UNLOCK, 10_000, Fault.status(500));
       Run r = run("backup", "--config", config.toString(), "--set", "bitbucket.unlock-retry=1s");
       assertThat(r.code()).isEqualTo(7);
-      assertThat(r.err()).contains("curl -X DELETE", "bbdiy unlock --recover");
+      assertThat(r.err()).contains("-X DELETE", "X-Atlassian-Maintenance-Token: ", "bbdiy unlock --recover");
       bitbucket.allowLockedAtEnd();
     }
 

@@ -320,7 +320,7 @@ public final class MaintenanceClient {
     }
     JsonObject body = parseBody(ex, "the backup response");
     try {
-      return new ExternalBackup(body.optString("id").orElse("unknown"), body.string("cancelToken"));
+      return new ExternalBackup(body.optString("id").orElse(null), body.string("cancelToken"));
     } catch (IllegalArgumentException e) {
       throw protocol("start the external backup", e.getMessage(), ex.code);
     }
@@ -1015,8 +1015,22 @@ public final class MaintenanceClient {
 
   /** Returns a curl command that unlocks Bitbucket with {@code token}, for messages. */
   public String unlockCommand(String token) {
-    return "curl -X DELETE -H 'Accept: application/json' '" + baseUrl() + "/mvc/maintenance/lock?token=" + token
-        + "'";
+    return unlockCommand(baseUrl(), username, token);
+  }
+
+  /**
+   * Returns a curl command that unlocks the Bitbucket at {@code baseUrl} with {@code token}, as a real Bitbucket
+   * takes it: the token in the maintenance header and the query, and the administrator's credentials with {@code
+   * -u <user>}, for which curl asks the password (it is never printed).
+   */
+  public static String unlockCommand(String baseUrl, @Nullable String user, String token) {
+    String url = baseUrl.replaceAll("/+$", "") + "/mvc/maintenance/lock?token=" + token;
+    return "curl -f -u " + shellQuote(user == null ? "<admin user>" : user) + " -X DELETE -H "
+        + shellQuote(TOKEN_HEADER + ": " + token) + " -H 'Accept: application/json' " + shellQuote(url);
+  }
+
+  private static String shellQuote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
   }
 
   private static String messageOf(@Nullable Throwable t) {

@@ -285,7 +285,7 @@ class BackupEngineTest {
 
     assertThatThrownBy(() -> engine().build().backup())
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
-        .hasMessageContaining("curl -X DELETE")
+        .hasMessageContaining("-X DELETE")
         .hasMessageContaining("bbdiy unlock --recover");
     assertThat(bitbucket.server().isLocked()).isTrue();
     assertThat(events).filteredOn(BackupEvent.Unlocked.class::isInstance).singleElement()

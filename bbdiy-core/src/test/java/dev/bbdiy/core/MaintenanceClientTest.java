@@ -560,7 +560,7 @@ class MaintenanceClientTest {
 
       assertThatThrownBy(() -> client.unlock(lock))
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.LEFT_LOCKED))
-          .hasMessageContaining("curl -X DELETE")
+          .hasMessageContaining("-X DELETE")
           .hasMessageContaining(TOKEN)
           .hasMessageContaining("bbdiy unlock --token " + TOKEN)
           .hasMessageNotContaining(PASSWORD);

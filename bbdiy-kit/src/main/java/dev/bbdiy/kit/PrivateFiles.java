@@ -169,6 +169,30 @@ public final class PrivateFiles {
     return true;
   }
 
+  /**
+   * Replaces the directory {@code target} with {@code replacement} (a sibling a provider has just filled): the old
+   * one is renamed aside, the new one renamed into place, the old one deleted. Until the second rename {@code
+   * target} is the old directory, whole; a failure before leaves it so. Both must be on one file system.
+   */
+  public static void replaceDirectory(Path target, Path replacement) throws IOException {
+    Path aside = target.resolveSibling("." + target.getFileName() + ".old-" + ProcessHandle.current().pid());
+    deleteTree(aside);
+    boolean existed = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+    if (existed) {
+      Files.move(target, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+    try {
+      Files.move(replacement, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      if (existed) {
+        Files.move(aside, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+      throw e;
+    }
+    forceDirectory(target.toAbsolutePath().getParent());
+    deleteTree(aside);
+  }
+
   /** Deletes a tree without following symbolic links. Missing is fine. */
   public static void deleteTree(Path root) throws IOException {
     if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {

@@ -483,6 +483,12 @@ public final class FakeBitbucketServer implements AutoCloseable {
         }
         return lock(auth);
       case UNLOCK:
+        if (config.unlockNeedsAdmin && !config.adminUser.equals(auth)) {
+          return error(401, "Authentication failed. Please check your credentials and try again.");
+        }
+        if (config.unlockNeedsAdmin && !tokenOk) {
+          return maintenancePage();
+        }
         return unlock(query.get("token"));
       case STATUS:
         if (!method.equals("GET")) {
@@ -842,9 +848,20 @@ public final class FakeBitbucketServer implements AutoCloseable {
     private int unlockStatus = 202;
     private Duration responseDelay = Duration.ZERO;
     private boolean redirectAnonymous = true;
+    private boolean unlockNeedsAdmin;
     private Clock clock = Clock.systemUTC();
 
     private Builder() {}
+
+    /**
+     * Whether the unlock needs the administrator's credentials and the token in the maintenance header too (off by
+     * default, as the documentation describes it), to check that a client or a printed command sends both, as
+     * Atlassian's scripts do.
+     */
+    public Builder unlockNeedsAdmin(boolean needs) {
+      this.unlockNeedsAdmin = needs;
+      return this;
+    }
 
     /** Listens on {@code port}; 0 (the default) picks a free one. */
     public Builder port(int port) {

@@ -26,11 +26,7 @@ public interface BackupSource extends AutoCloseable {
    */
   void preflight(RunContext context);
 
-  /**
-   * Does heavy incremental work while Bitbucket is live. The default does nothing. Before a database dumper's
-   * {@code prepare}, the engine empties {@code <workDir>/bitbucket-db}: each backup's dump is whole and new (keep
-   * what must survive between runs in the state directory).
-   */
+  /** Does heavy incremental work while Bitbucket is live. The default does nothing. */
   default void prepare(RunContext context) {}
 
   /**
@@ -41,7 +37,11 @@ public interface BackupSource extends AutoCloseable {
 
   /**
    * Finishes the backup after Bitbucket is unlocked, from the point {@code capture} took. Files go under {@link
-   * RunContext#workDir()} in the {@linkplain dev.bbdiy.api.BackupLayout backup layout}.
+   * RunContext#workDir()} in the {@linkplain dev.bbdiy.api.BackupLayout backup layout}, and the provider owns its
+   * part of it: afterwards it holds exactly this run's files, nothing of an earlier run. A dumper that writes a
+   * whole new dump each time writes it into a new directory and swaps it in (the kit's {@code
+   * PrivateFiles.replaceDirectory}), so that a failed run leaves the previous dump as it was; what must survive
+   * between runs (an index, the last full backup a differential needs) belongs in the state directory.
    *
    * @return what was produced, recorded in the manifest: with paths exactly when the provider declares {@link
    *     Capability#FILE_OUTPUT}
