@@ -16,6 +16,10 @@ import java.util.Set;
 public final class CopyProvider implements HomeSnapshotterProvider {
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
       "Parallel copy workers; 0 (default) uses four per core.").withDefault("0").withRange("0", "1024");
+  public static final Setting JOURNAL = Setting.of("journal", SettingType.BOOLEAN,
+      "Watch the trees for changes during the live pass (inotify), so that the pass while Bitbucket is locked"
+          + " copies only what changed (default true). Where changes cannot be trusted (NFS, CIFS, the watch"
+          + " limit) the locked pass compares everything and says so.").withDefault("true");
 
   @Override
   public String name() {
@@ -29,7 +33,7 @@ public final class CopyProvider implements HomeSnapshotterProvider {
 
   @Override
   public List<Setting> settings() {
-    return List.of(THREADS);
+    return List.of(THREADS, JOURNAL);
   }
 
   @Override
@@ -43,6 +47,6 @@ public final class CopyProvider implements HomeSnapshotterProvider {
     if (threads <= 0) {
       threads = Math.max(4, Runtime.getRuntime().availableProcessors() * 4);
     }
-    return new CopySnapshotter(context.instance(), context.workDir(), threads);
+    return new CopySnapshotter(context, threads, context.settings().bool(JOURNAL));
   }
 }

@@ -32,6 +32,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -91,15 +92,23 @@ final class Mirror {
 
   /** Compares source and target entry by entry, brings the target in line, and writes a fresh index. */
   Stats fullPass() throws IOException {
-    return run(false);
+    return run(false, null);
+  }
+
+  /**
+   * Like {@link #fullPass}, and watches every directory of the source with {@code journal} before listing it, so
+   * that the journal knows every change made after the pass saw an entry.
+   */
+  Stats fullPass(ChangeJournal journal) throws IOException {
+    return run(false, journal);
   }
 
   /** Compares the source with the index of the last pass; falls back to a full pass without one. */
   Stats indexPass() throws IOException {
-    return run(Files.isRegularFile(index));
+    return run(Files.isRegularFile(index), null);
   }
 
-  private Stats run(boolean useIndex) throws IOException {
+  private Stats run(boolean useIndex, @Nullable ChangeJournal journal) throws IOException {
     Instant start = Instant.now();
     long passStart = nanos(start);
     Files.createDirectories(index.getParent());
@@ -119,6 +128,7 @@ final class Mirror {
             1 << 16))) {
       out.writeLong(passStart);
       Walk walk = new Walk(copier, out, fixes);
+      walk.journal = journal;
       if (useIndex) {
         try (IndexReader old = new IndexReader(index)) {
           walk.old = old;
@@ -152,6 +162,7 @@ final class Mirror {
     final DataOutputStream out;
     final DataOutputStream fixes;
     @Nullable IndexReader old;
+    @Nullable ChangeJournal journal;
 
     Walk(Copier copier, DataOutputStream out, DataOutputStream fixes) {
       this.copier = copier;
@@ -162,6 +173,9 @@ final class Mirror {
     /** Full pass over one directory; returns whether its entries changed. */
     boolean full(Path src, Path dst, String rel) throws IOException {
       boolean touched = false;
+      if (journal != null) {
+        journal.watch(src, rel); // before the listing: any later change is an event, any earlier one is listed
+      }
       List<Child> children = sourceChildren(src, rel);
       List<String> names = new ArrayList<>(children.size());
       for (Child c : children) {
@@ -319,6 +333,98 @@ final class Mirror {
             "bytes");
       }
     }
+  }
+
+  /**
+   * Brings the target in line with the source for the paths the journal says changed, and nothing else: the pass
+   * inside the lock costs what changed, not what the tree holds. A path created in the window (a directory moved
+   * or made) is compared whole; a changed file is copied whatever its metadata says (a rewrite within one
+   * timestamp tick looks unchanged); the directories around each change get their modes and times again.
+   *
+   * @return the pass's numbers, or {@code null} if a change cannot be applied on its own (its directory in the
+   *     target is gone or is not a directory) and the caller must compare everything instead
+   */
+  @Nullable Stats journalPass(Map<String, ChangeJournal.Change> changes) throws IOException {
+    Instant start = Instant.now();
+    Path dirFixes = index.resolveSibling(index.getFileName() + ".journal-dirs");
+    try (Copier copier = new Copier();
+        DataOutputStream fixes = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(dirFixes),
+            1 << 16))) {
+      Walk walk = new Walk(copier, new DataOutputStream(java.io.OutputStream.nullOutputStream()), fixes);
+      String covered = null;
+      java.util.Set<String> parents = new java.util.TreeSet<>(TreeWalker.ORDER);
+      for (Map.Entry<String, ChangeJournal.Change> e : changes.entrySet()) {
+        String rel = e.getKey();
+        if (covered != null && rel.startsWith(covered + "/")) {
+          continue;
+        }
+        if (belowExcluded(rel)) {
+          continue;
+        }
+        Path src = FileNames.resolve(source, rel);
+        Path dst = FileNames.resolve(target, rel);
+        Path dstParent = dst.getParent();
+        if (dstParent == null || !Files.isDirectory(dstParent, LinkOption.NOFOLLOW_LINKS)) {
+          Path srcParent = src.getParent();
+          if (srcParent != null && !Files.exists(srcParent, LinkOption.NOFOLLOW_LINKS)) {
+            continue; // below a directory deleted (or moved away) in the window: deleting it covered this
+          }
+          return null;
+        }
+        FileMeta sm = statOrNull(src);
+        FileMeta dm = statOrNull(dst);
+        int slash = rel.lastIndexOf('/');
+        String parentRel = slash < 0 ? "" : rel.substring(0, slash);
+        if (sm == null || excludes.excluded(rel, sm.type() == FileMeta.Type.DIRECTORY)) {
+          if (dm != null) {
+            delete(dst);
+            parents.add(parentRel);
+          }
+          continue;
+        }
+        Child c = new Child(rel.substring(slash + 1), rel, src, sm);
+        if (sm.type() == FileMeta.Type.DIRECTORY) {
+          boolean created = walk.apply(c, dst, dm, false);
+          if (created || e.getValue() == ChangeJournal.Change.CREATED) {
+            walk.full(src, dst, rel);
+            covered = rel;
+          }
+          writeDirFix(fixes, dst, sm);
+        } else {
+          walk.apply(c, dst, dm, true);
+        }
+        parents.add(parentRel);
+      }
+      for (String p : parents) {
+        FileMeta pm = statOrNull(FileNames.resolve(source, p));
+        Path pd = FileNames.resolve(target, p);
+        if (pm != null && pm.type() == FileMeta.Type.DIRECTORY && Files.isDirectory(pd, LinkOption.NOFOLLOW_LINKS)) {
+          writeDirFix(fixes, pd, pm);
+        }
+      }
+      copier.finish();
+    } catch (IOException | RuntimeException | Error e) {
+      Files.deleteIfExists(dirFixes);
+      Files.deleteIfExists(index); // the target no longer matches it; the next pass must compare for real
+      throw e;
+    }
+    applyDirFixes(dirFixes);
+    Files.deleteIfExists(dirFixes);
+    return new Stats(scanned.get(), copied.get(), bytes.get(), deleted.get(), Duration.between(start,
+        Instant.now()));
+  }
+
+  /** Returns whether an ancestor directory of {@code rel} is excluded. */
+  private boolean belowExcluded(String rel) {
+    int slash = rel.lastIndexOf('/');
+    while (slash > 0) {
+      String ancestor = rel.substring(0, slash);
+      if (excludes.excluded(ancestor, true)) {
+        return true;
+      }
+      slash = ancestor.lastIndexOf('/');
+    }
+    return false;
   }
 
   private record Child(String name, String rel, Path path, FileMeta meta) {}
