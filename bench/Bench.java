@@ -46,6 +46,9 @@ public final class Bench {
       case "generate-git-home" -> generateGitHome(Path.of(args[1]), Integer.parseInt(args[2]));
       case "generate-many-files" -> generateManyFiles(Path.of(args[1]), Integer.parseInt(args[2]),
           Integer.parseInt(args[3]));
+      case "generate-objects" -> generateObjects(Path.of(args[1]), Integer.parseInt(args[2]));
+      case "change-objects" -> System.out.println("changed=" + changeObjects(Path.of(args[1]),
+          Double.parseDouble(args[2])));
       case "archive" -> archive(Path.of(args[1]), Path.of(args[2]), Compression.parse(args[3]),
           Integer.parseInt(args[4]));
       case "extract" -> extract(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
@@ -83,6 +86,58 @@ public final class Bench {
       }
     }
     System.out.println("bytes=" + Trees.size(home) + " files=" + countFiles(home));
+  }
+
+  /**
+   * A home of {@code files} small files laid out as loose git objects ({@code repositories/<r>/objects/<xx>/<38
+   * hex>}, about 10,000 per repository, 540 bytes on average, incompressible like zlib data): the shape that makes
+   * millions of files in a Bitbucket home.
+   */
+  static void generateObjects(Path home, int files) throws Exception {
+    Random random = new Random(3);
+    byte[] buf = new byte[1080];
+    int repos = Math.max(1, files / 10_000);
+    java.util.HexFormat hex = java.util.HexFormat.of();
+    byte[] name = new byte[19];
+    java.util.Set<Path> dirs = new java.util.HashSet<>();
+    for (int i = 0; i < files; i++) {
+      random.nextBytes(name);
+      String h = hex.formatHex(name);
+      Path dir = home.resolve("shared/data/repositories/" + (i % repos) + "/objects/" + h.substring(0, 2));
+      if (dirs.add(dir)) {
+        Files.createDirectories(dir);
+      }
+      random.nextBytes(buf);
+      int size = 16 + random.nextInt(buf.length - 16);
+      try (var ch = java.nio.channels.FileChannel.open(dir.resolve(h.substring(2) + "00"),
+          StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        ch.write(java.nio.ByteBuffer.wrap(buf, 0, size));
+      }
+    }
+    System.out.println("files=" + files + " repositories=" + repos + " directories=" + dirs.size());
+  }
+
+  /** Rewrites {@code fraction} of the objects in place, adds as many new ones and deletes a tenth as many. */
+  static int changeObjects(Path home, double fraction) throws Exception {
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(home.resolve("shared/data/repositories"))) {
+      files = s.filter(Files::isRegularFile).toList();
+    }
+    Random random = new Random(13);
+    int n = (int) Math.max(1, files.size() * fraction);
+    byte[] buf = new byte[1080];
+    for (int i = 0; i < n; i++) {
+      Path f = files.get(random.nextInt(files.size()));
+      random.nextBytes(buf);
+      if (i % 10 == 0) {
+        Files.deleteIfExists(f);
+      } else if (i % 2 == 0) {
+        Files.write(f.resolveSibling(f.getFileName() + "-new" + i), java.util.Arrays.copyOf(buf, 100 + i % 900));
+      } else if (Files.exists(f)) {
+        Files.write(f, java.util.Arrays.copyOf(buf, 100 + i % 900));
+      }
+    }
+    return n;
   }
 
   static long countFiles(Path root) throws Exception {

@@ -2,11 +2,13 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JAR="$ROOT/bbdiy-cli/target/bbdiy-cli.jar"
-if [ ! -f "$JAR" ]; then
+TESTKIT="$(ls "$ROOT"/bbdiy-testkit/target/bbdiy-testkit-*.jar 2>/dev/null | grep -v -- '-sources\|-javadoc' | head -1 || true)"
+if [ ! -f "$JAR" ] || [ -z "$TESTKIT" ]; then
   (cd "$ROOT" && mvn -B -q --no-transfer-progress -DskipTests package)
+  TESTKIT="$(ls "$ROOT"/bbdiy-testkit/target/bbdiy-testkit-*.jar | grep -v -- '-sources\|-javadoc' | head -1)"
 fi
-# The benchmarks cap the heap to prove constant memory.
-bench() { java -Xmx256m -cp "$JAR" "$ROOT/bench/Bench.java" "$@"; }
+# The benchmarks cap the heap to prove constant memory. The testkit gives them the run contexts of the tests.
+bench() { java -Xmx256m --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp "$JAR:$TESTKIT" "$ROOT/bench/Bench.java" "$@"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }

@@ -13,6 +13,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import dev.bbdiy.kit.FileNames;
@@ -54,6 +55,53 @@ public final class ManifestCodec {
       }
       w.endArray();
       w.endObject();
+    }
+  }
+
+  /**
+   * Writes a manifest whose entries were already encoded, as a JSON array, into {@code entries} by an {@link
+   * EntriesWriter}: the summary, then the array as it is. Archiving millions of files then never encodes the
+   * entry list after the last file, when nothing else is left to overlap it with.
+   */
+  public static void write(OutputStream out, BackupSummary summary, Path entries) throws IOException {
+    try (JsonWriter w = JsonWriter.of(Okio.buffer(Okio.sink(out)))) {
+      w.setIndent(" ");
+      w.beginObject();
+      writeSummaryFields(w, summary);
+      w.name("entries");
+      try (okio.BufferedSink raw = w.valueSink(); okio.Source in = Okio.source(entries)) {
+        raw.writeAll(in);
+      }
+      w.endObject();
+    }
+  }
+
+  /**
+   * Encodes manifest entries as they come, into a file holding one compact JSON array, for {@link
+   * #write(OutputStream, BackupSummary, Path)}. Not thread-safe: one thread adds.
+   */
+  public static final class EntriesWriter implements Closeable {
+    private final JsonWriter w;
+    private boolean closed;
+
+    public EntriesWriter(Path file) throws IOException {
+      this.w = JsonWriter.of(Okio.buffer(Okio.sink(file)));
+      w.beginArray();
+    }
+
+    /** Adds one entry, in canonical order. */
+    public void add(EntryRecord e) throws IOException {
+      writeEntry(w, e);
+    }
+
+    /** Ends the array and closes the file. */
+    @Override
+    public void close() throws IOException {
+      if (!closed) {
+        closed = true;
+        w.endArray();
+        w.close();
+      }
     }
   }
 
@@ -136,9 +184,15 @@ public final class ManifestCodec {
     if (e.target() != null) {
       writeName(w, "target", e.target());
     }
-    w.name("mode").value(String.format("%04o", e.mode()));
+    w.name("mode").value(octal(e.mode()));
     w.name("mtime").value(e.mtime());
     w.endObject();
+  }
+
+  /** Returns {@code mode} in octal with at least four digits, as {@code ls} shows it. */
+  private static String octal(int mode) {
+    String o = Integer.toOctalString(mode);
+    return o.length() >= 4 ? o : "0000".substring(o.length()) + o;
   }
 
   private static void writeName(JsonWriter w, String field, String raw) throws IOException {

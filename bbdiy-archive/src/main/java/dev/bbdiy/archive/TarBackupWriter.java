@@ -1,7 +1,6 @@
 package dev.bbdiy.archive;
 
 import dev.bbdiy.kit.FileMeta;
-import dev.bbdiy.kit.TreeWalker;
 
 import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BackupSummary;
@@ -10,11 +9,8 @@ import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.kit.FileNames;
-import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -49,7 +45,7 @@ public final class TarBackupWriter implements Closeable {
   private final OutputStream out;
   private final TarArchiveOutputStream tar;
   private final Path entriesFile;
-  private final DataOutputStream entries;
+  private final ManifestCodec.EntriesWriter entries;
   private final ProgressReporter progress;
   private final CancellationSignal cancellation;
   private final AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256", 16, BUFFER);
@@ -75,15 +71,68 @@ public final class TarBackupWriter implements Closeable {
     tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
     tar.setAddPaxHeadersForNonAsciiNames(false);
     Files.createDirectories(tempDir);
-    this.entriesFile = Files.createTempFile(tempDir, "entries-", ".bin");
-    this.entries = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entriesFile), 1 << 16));
+    // The manifest's entries are encoded as they come, on the digest thread: nothing is left to do at the end.
+    this.entriesFile = Files.createTempFile(tempDir, "entries-", ".json");
+    this.entries = new ManifestCodec.EntriesWriter(entriesFile);
     this.progress = progress;
     this.cancellation = cancellation;
   }
 
   /** Adds the entries under {@code roots} (relative paths below {@code base}) and their ancestors. */
   public void add(Path base, List<String> roots) throws IOException {
-    new TreeWalker(cancellation).walk(base, roots, this::addEntry);
+    int readers = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors() * 2));
+    try (Prefetch ahead = new Prefetch(base, roots, cancellation, readers)) {
+      Prefetch.Item item;
+      while ((item = ahead.next()) != null) {
+        FileMeta meta = java.util.Objects.requireNonNull(item.meta());
+        if (item.content() != null) {
+          Prefetch.Content content = ahead.content(item);
+          try {
+            addSmallFile(item.relative(), meta, content);
+          } finally {
+            ahead.release(content.length());
+          }
+        } else {
+          addEntry(item.path(), item.relative(), meta);
+        }
+      }
+    }
+  }
+
+  /** Adds a file read ahead, with its digest. */
+  private void addSmallFile(String rel, FileMeta meta, Prefetch.Content content) throws IOException {
+    if (hardLink(rel, meta)) {
+      return;
+    }
+    TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, meta, 0100000);
+    e.setSize(content.length());
+    tar.putArchiveEntry(e);
+    tar.write(content.data(), 0, content.length());
+    tar.closeArchiveEntry();
+    files++;
+    bytes += content.length();
+    EntryRecord r = new EntryRecord(rel, FileMeta.Type.FILE, content.length(), content.sha256(), meta.mode(),
+        meta.mtimeSeconds(), null);
+    sha256.then(() -> record(r));
+    if ((files & 1023) == 0) {
+      cancellation.throwIfCancelled();
+      progress.progress("archived " + files + " files", bytes, -1, "bytes");
+    }
+  }
+
+  /** Writes {@code rel} as a hard link if it is another name of a file stored before; returns whether it did. */
+  private boolean hardLink(String rel, FileMeta meta) throws IOException {
+    String first = hardLinks.firstName(meta, rel);
+    if (first == null) {
+      return false;
+    }
+    TarArchiveEntry link = entry(rel, TarConstants.LF_LINK, meta, 0100000);
+    link.setLinkName(first);
+    tar.putArchiveEntry(link);
+    tar.closeArchiveEntry();
+    EntryRecord r = new EntryRecord(rel, FileMeta.Type.HARDLINK, 0, null, meta.mode(), meta.mtimeSeconds(), first);
+    sha256.then(() -> record(r));
+    return true;
   }
 
   /** Returns the regular files written so far. */
@@ -126,14 +175,7 @@ public final class TarBackupWriter implements Closeable {
   }
 
   private void addFile(Path path, String rel, FileMeta meta) throws IOException {
-    String first = hardLinks.firstName(meta, rel);
-    if (first != null) {
-      TarArchiveEntry link = entry(rel, TarConstants.LF_LINK, meta, 0100000);
-      link.setLinkName(first);
-      tar.putArchiveEntry(link);
-      tar.closeArchiveEntry();
-      EntryRecord r = new EntryRecord(rel, FileMeta.Type.HARDLINK, 0, null, meta.mode(), meta.mtimeSeconds(), first);
-      sha256.then(() -> record(r));
+    if (hardLink(rel, meta)) {
       return;
     }
     TarArchiveEntry e = entry(rel, TarConstants.LF_NORMAL, meta, 0100000);
@@ -173,8 +215,7 @@ public final class TarBackupWriter implements Closeable {
   }
 
   private static BbdiyException changed(String rel, String how) {
-    return new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
-        + FileNames.display(rel) + " " + how + ". Nothing may write to the working directory during a backup.");
+    return Prefetch.changed(rel, how);
   }
 
   private static TarArchiveEntry entry(String name, byte linkFlag, FileMeta meta, int typeBits) {
@@ -195,7 +236,7 @@ public final class TarBackupWriter implements Closeable {
   /** Appends an entry to the list; runs on the digest thread, in entry order. */
   private void record(EntryRecord r) {
     try {
-      r.writeTo(entries);
+      entries.add(r);
       entryCount++;
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
@@ -212,9 +253,8 @@ public final class TarBackupWriter implements Closeable {
     entries.close();
     BackupSummary withTotals = summary.withTotals(files, bytes);
     Path manifest = entriesFile.resolveSibling(entriesFile.getFileName() + ".manifest.json");
-    try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(entriesFile), 1 << 16));
-        OutputStream out = new BufferedOutputStream(Files.newOutputStream(manifest), 1 << 16)) {
-      ManifestCodec.write(out, withTotals, () -> EntryRecord.readFrom(in));
+    try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(manifest), 1 << 16)) {
+      ManifestCodec.write(out, withTotals, entriesFile);
     }
     TarArchiveEntry e = new TarArchiveEntry(BackupLayout.MANIFEST, TarConstants.LF_NORMAL, false);
     e.setSize(Files.size(manifest));
@@ -229,6 +269,7 @@ public final class TarBackupWriter implements Closeable {
     tar.closeArchiveEntry();
     tar.finish();
     Files.deleteIfExists(manifest);
+    Files.deleteIfExists(entriesFile);
     finished = true;
     return withTotals;
   }
