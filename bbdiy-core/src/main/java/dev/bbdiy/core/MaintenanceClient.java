@@ -10,6 +10,7 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.Secret;
+import dev.bbdiy.core.internal.BitbucketAnswers;
 import dev.bbdiy.core.internal.BitbucketFailures;
 import dev.bbdiy.core.internal.BitbucketFailures.Call;
 import dev.bbdiy.core.internal.BitbucketHttp;
@@ -75,6 +76,8 @@ public final class MaintenanceClient {
   private final BitbucketHttp http;
   /** The exceptions this client throws, with their messages. */
   private final BitbucketFailures failures;
+  /** Reads Bitbucket's answers into this client's values. */
+  private final BitbucketAnswers answers;
   /** When every call of this view must have ended; {@link Deadline#NONE} for the unlimited client. */
   private final Deadline limit;
 
@@ -98,6 +101,7 @@ public final class MaintenanceClient {
     this.clock = b.clock;
     this.http = http;
     this.failures = http.failures();
+    this.answers = new BitbucketAnswers(failures);
     this.limit = limit;
   }
 
@@ -194,19 +198,9 @@ public final class MaintenanceClient {
         unanswered = mayHaveArrived(e);
       }
       if (ex != null && ex.success()) {
-        String token;
-        String owner;
-        try {
-          JsonObject body = JsonObject.parse(ex.body(), "the lock response");
-          token = body.string("unlockToken");
-          owner = body.optObject("owner")
-              .flatMap(o -> o.optString("displayName").or(() -> o.optString("name")))
-              .orElse(username == null ? "unknown" : username);
-        } catch (IllegalArgumentException e) {
-          throw failures.lockedWithoutToken(e, ex.code());
-        }
-        LOG.debug("Locked {} as {}", baseUrl(), owner);
-        return new MaintenanceLock(this, token, owner, requestedAt, clock.instant());
+        BitbucketAnswers.Lock granted = answers.lock(ex, username == null ? "unknown" : username);
+        LOG.debug("Locked {} as {}", baseUrl(), granted.owner());
+        return new MaintenanceLock(this, granted.unlockToken(), granted.owner(), requestedAt, clock.instant());
       }
       if (ex != null && ex.code() < 500) {
         throw failures.failure("lock Bitbucket for maintenance", ex, Call.LOCK);
@@ -261,12 +255,7 @@ public final class MaintenanceClient {
     if (!ex.success()) {
       throw failures.failure("start the external backup", ex, Call.START);
     }
-    JsonObject body = failures.parseBody(ex, "the backup response");
-    try {
-      return new ExternalBackup(body.optString("id").orElse(null), body.string("cancelToken"));
-    } catch (IllegalArgumentException e) {
-      throw failures.protocol("start the external backup", e.getMessage(), ex.code());
-    }
+    return answers.externalBackup(ex);
   }
 
   /** Returns the maintenance status ({@code GET /mvc/maintenance}). Retried on transient failures. */
@@ -283,11 +272,23 @@ public final class MaintenanceClient {
     if (!ex.success()) {
       throw failures.failure("read the maintenance status", ex, Call.STATUS);
     }
-    JsonObject body = failures.parseBody(ex, "the maintenance status");
+    JsonObject body = answers.parseBody(ex, "the maintenance status");
     MaintenanceStatus.Task task = body.optObject("task").map(MaintenanceClient::task).orElse(null);
     String db = body.optString("db-state").orElse("");
     String scm = body.optString("scm-state").orElse("");
     return new MaintenanceStatus(task, LatchState.parse(db), LatchState.parse(scm), db, scm);
+  }
+
+  private static MaintenanceStatus.Task task(JsonObject t) {
+    String state = t.optString("state").orElse("");
+    JsonObject progress = t.optObject("progress").orElse(null);
+    return new MaintenanceStatus.Task(
+        t.optString("id").orElse(""),
+        t.optString("type").orElse(""),
+        TaskState.parse(state),
+        state,
+        progress == null ? "" : progress.optString("message").orElse(""),
+        progress == null ? 0 : progress.optInt("percentage").orElse(0));
   }
 
   /** Waits until database and git operations are drained. See {@link #awaitDrained(MaintenanceLock, Duration, Consumer)}. */
@@ -460,13 +461,7 @@ public final class MaintenanceClient {
     if (!ex.success()) {
       throw failures.failure("read the application properties", ex, Call.READ);
     }
-    JsonObject body = failures.parseBody(ex, "the application properties");
-    try {
-      return new ApplicationProperties(body.string("version"), body.optString("buildNumber").orElse(""),
-          body.optString("displayName").orElse("Bitbucket"));
-    } catch (IllegalArgumentException e) {
-      throw failures.protocol("read the application properties", e.getMessage(), ex.code());
-    }
+    return answers.applicationProperties(ex);
   }
 
   /**
@@ -474,11 +469,7 @@ public final class MaintenanceClient {
    */
   public String health() {
     Exchange ex = http.retried("read /status", anonymous(http.get(http.url("status"))), limit);
-    try {
-      return JsonObject.parse(ex.body(), "/status").string("state");
-    } catch (IllegalArgumentException e) {
-      throw failures.protocol("read /status", "HTTP " + ex.code() + ", " + e.getMessage(), ex.code());
-    }
+    return answers.state(ex);
   }
 
   /**
@@ -496,36 +487,7 @@ public final class MaintenanceClient {
     if (!ex.success()) {
       throw failures.failure("check the credentials", ex, Call.READ);
     }
-    String permission = null;
-    try {
-      for (Object value : JsonObject.parse(ex.body(), "the permissions response").array("values")) {
-        if (value instanceof java.util.Map) {
-          @SuppressWarnings("unchecked")
-          java.util.Map<String, Object> entry = (java.util.Map<String, Object>) value;
-          Object user = entry.get("user");
-          Object name = user instanceof java.util.Map ? ((java.util.Map<?, ?>) user).get("name") : null;
-          if (username != null && username.equalsIgnoreCase(String.valueOf(name))) {
-            permission = String.valueOf(entry.get("permission"));
-          }
-        }
-      }
-    } catch (IllegalArgumentException e) {
-      throw failures.protocol("check the credentials", e.getMessage(), ex.code());
-    }
-    return new CredentialCheck(Objects.requireNonNull(username), permission);
-  }
-
-
-  private static MaintenanceStatus.Task task(JsonObject t) {
-    String state = t.optString("state").orElse("");
-    JsonObject progress = t.optObject("progress").orElse(null);
-    return new MaintenanceStatus.Task(
-        t.optString("id").orElse(""),
-        t.optString("type").orElse(""),
-        TaskState.parse(state),
-        state,
-        progress == null ? "" : progress.optString("message").orElse(""),
-        progress == null ? 0 : progress.optInt("percentage").orElse(0));
+    return new CredentialCheck(Objects.requireNonNull(username), answers.permission(ex, username));
   }
 
   /** Returns a curl command that unlocks Bitbucket with {@code token}, for messages. */
@@ -642,5 +604,4 @@ public final class MaintenanceClient {
       return d;
     }
   }
-
 }

@@ -30,14 +30,14 @@ public final class BitbucketFailures {
     BbdiyException create(ErrorCode code, String message, int status, @Nullable Throwable cause);
   }
 
-  /** The calls whose refusals mean different things: a 409 says "already locked" to a lock, "not yours" to an unlock. */
+  /** The calls, whose refusals mean different things: a 409 is "already locked" to a lock, "not yours" to an unlock. */
   public enum Call { LOCK, START, STATUS, PROGRESS, UNLOCK, CANCEL, READ }
 
   private final String baseUrl;
   private final @Nullable String username;
   private final Factory factory;
 
-  /** Creates the failures of a client of {@code baseUrl} (as shown, without trailing slash) acting as {@code username}. */
+  /** Creates the failures of a client of {@code baseUrl} (shown without trailing slash) acting as {@code username}. */
   public BitbucketFailures(String baseUrl, @Nullable String username, Factory factory) {
     this.baseUrl = baseUrl;
     this.username = username;
@@ -193,15 +193,6 @@ public final class BitbucketFailures {
     return factory.create(ErrorCode.BITBUCKET_PROTOCOL,
         "Bitbucket at " + baseUrl + " gave an answer this client does not understand when trying to " + what
             + ": " + detail, code, null);
-  }
-
-  /** Returns the body of {@code ex} as a JSON object, or throws the failure of an answer that is not one. */
-  public JsonObject parseBody(Exchange ex, String what) {
-    try {
-      return JsonObject.parse(ex.body(), what);
-    } catch (IllegalArgumentException e) {
-      throw protocol("read " + what, e.getMessage() + " (HTTP " + ex.code() + ")", ex.code());
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------------
