@@ -25,7 +25,10 @@ public enum Phase {
   RETENTION(false),
   /** Restore: extract files to their targets. */
   EXTRACT(false),
-  /** Restore: load the database. */
+  /**
+   * Restore: load the database. A provider with {@link dev.bbdiy.api.spi.Capability#RESTORES_WHILE_EXTRACTING}
+   * starts loading during {@link #EXTRACT}, once the dump is extracted; this phase is then the rest of the load.
+   */
   RESTORE_DATABASE(false),
   /** Restore: restore the home (snapshot providers), fix ownership and remove stale git lock files. */
   RESTORE_HOME(false);

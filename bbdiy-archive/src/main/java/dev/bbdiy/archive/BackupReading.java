@@ -73,6 +73,9 @@ final class BackupReading implements Closeable {
   }
 
   private final @Nullable Extractor extractor;
+  private final @Nullable ExtractionPlan plan;
+  /** Prefixes someone waits for that are not complete yet, in canonical order. */
+  private final java.util.TreeSet<String> awaited = new java.util.TreeSet<>(dev.bbdiy.kit.TreeWalker.ORDER);
   private final Path tempDir;
   private final ProgressReporter progress;
   private final CancellationSignal cancellation;
@@ -93,6 +96,10 @@ final class BackupReading implements Closeable {
   BackupReading(@Nullable ExtractionPlan plan, Path tempDir, ProgressReporter progress,
       CancellationSignal cancellation) throws IOException {
     this.extractor = plan == null ? null : new Extractor(plan, progress);
+    this.plan = plan;
+    if (plan != null) {
+      awaited.addAll(plan.awaited());
+    }
     this.tempDir = tempDir;
     this.progress = progress;
     this.cancellation = cancellation;
@@ -120,6 +127,7 @@ final class BackupReading implements Closeable {
     if (name == null || name.isEmpty()) {
       return null;
     }
+    tellCompleted(name);
     if ((entries & 63) == 0) {
       cancellation.throwIfCancelled();
       progress.progress(verb + files + " files", bytes, -1, "bytes");
@@ -140,6 +148,22 @@ final class BackupReading implements Closeable {
       }
       problem(e.getMessage());
       return null;
+    }
+  }
+
+  /**
+   * Tells the plan about the awaited prefixes that {@code name} sorts after: in canonical order nothing more of
+   * them can come (an archive out of order fails verification at the end, which undoes what was started).
+   */
+  private void tellCompleted(String name) {
+    while (!awaited.isEmpty()) {
+      String first = awaited.first();
+      if (name.equals(first) || name.startsWith(first + "/")
+          || dev.bbdiy.kit.TreeWalker.ORDER.compare(name, first) < 0) {
+        return;
+      }
+      awaited.pollFirst();
+      java.util.Objects.requireNonNull(plan).completed(first);
     }
   }
 

@@ -550,6 +550,9 @@ final class PostgresDumper implements DatabaseDumper {
                 : notDropped(target, dropFailure)) + hint, null);
       }
       String checked = verifyRowCounts(target, ctx);
+      // The load may have started before the rest of the archive was read: it counts only once all of it
+      // matched the manifest (otherwise the finally block drops the database again).
+      ctx.awaitSourceVerified();
       ok = true;
       return RestoreOutcome.database(target, "database " + target + " on " + cfg.host() + ":" + cfg.port(),
           checked == null ? List.of() : List.of(checked));

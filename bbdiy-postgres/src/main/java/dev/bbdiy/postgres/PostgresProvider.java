@@ -78,7 +78,7 @@ public final class PostgresProvider implements DatabaseDumperProvider {
 
   @Override
   public Set<Capability> capabilities() {
-    return Set.of(Capability.FILE_OUTPUT);
+    return Set.of(Capability.FILE_OUTPUT, Capability.RESTORES_WHILE_EXTRACTING);
   }
 
   @Override

@@ -11,7 +11,11 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.RestoreResult;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.Capability;
 import dev.bbdiy.api.spi.CaptureHandle;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.core.ProviderRegistry;
 import dev.bbdiy.core.RestoreRequest;
@@ -26,7 +30,9 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /** The postgresql provider against a real PostgreSQL server: no mocks. */
@@ -93,6 +99,138 @@ class PostgresProviderTest extends PostgresFixture {
     assertThat(pg.queryLong(restored, "SELECT count(*) FROM pull_request")).isEqualTo(3000);
     assertThat(Trees.differences(temp.resolve("work").resolve(BackupLayout.HOME), temp.resolve("restored-home")))
         .isEmpty();
+  }
+
+  @Test
+  void a_load_started_before_the_verification_is_dropped_when_the_archive_proves_damaged() throws Exception {
+    DatabaseDumper d = dumper(config());
+    TestContexts.TestRunContext ctx = TestContexts.run(temp.resolve("work"), Phase.PREFLIGHT);
+    d.preflight(ctx);
+    CaptureHandle h = d.capture(ctx.in(Phase.CAPTURE));
+    Artifact a;
+    try {
+      a = d.complete(ctx.in(Phase.COMPLETE), h);
+    } finally {
+      h.close();
+    }
+    assertThat(new PostgresProvider().capabilities()).contains(Capability.RESTORES_WHILE_EXTRACTING);
+    String restored = db + "_unverified";
+    AtomicLong loadedWhenAsked = new AtomicLong(-1);
+    RestoreContext real = TestContexts.restore(BackupId.of("bitbucket", clock.instant()), a,
+        temp.resolve("work/bitbucket-db"), null, Map.of(), restored);
+    RestoreContext damaged = new ForwardingRestoreContext(real) {
+      @Override
+      public void awaitSourceVerified() {
+        loadedWhenAsked.set(pg.queryLong(restored, "SELECT count(*) FROM pull_request"));
+        throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "bitbucket-home/x: content changed");
+      }
+    };
+
+    assertThatThrownBy(() -> d.restore(damaged))
+        .isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+
+    assertThat(loadedWhenAsked).hasValue(3000); // asked after pg_restore, before reporting success
+    assertThat(pg.queryLong("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + restored + "'"))
+        .isZero();
+  }
+
+  @Test
+  void a_home_damaged_after_the_dump_leaves_neither_a_database_nor_a_home() throws Exception {
+    BackupResult backup = engine(config("tar.compression", "none")).build().backup();
+    // One byte of a home file (stored after the dump) changed: the dump is intact, so pg_restore may start
+    // while the home is extracted, but the archive as a whole no longer matches its manifest.
+    Path archive = temp.resolve("archives").resolve(backup.id() + ".tar");
+    byte[] tar = Files.readAllBytes(archive);
+    byte[] content = Files.readAllBytes(largestFile(temp.resolve("work").resolve(BackupLayout.HOME)));
+    int at = indexOf(tar, content);
+    assertThat(at).isPositive();
+    tar[at + content.length / 2] ^= 1;
+    Files.write(archive, tar);
+
+    String restored = db + "_damaged";
+    assertThatThrownBy(() -> engine(config("tar.compression", "none")).build().restore(RestoreRequest
+        .builder(backup.id()).targetHome(temp.resolve("restored-home")).targetDatabase(restored).build()))
+        .isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+
+    assertThat(pg.queryLong("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + restored + "'"))
+        .isZero();
+    assertThat(dev.bbdiy.kit.PrivateFiles.isAbsentOrEmpty(temp.resolve("restored-home"))).isTrue();
+  }
+
+  private static Path largestFile(Path dir) throws java.io.IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+      return s.filter(Files::isRegularFile).max(java.util.Comparator.comparingLong(p -> p.toFile().length()))
+          .orElseThrow();
+    }
+  }
+
+  /** A restore context that forwards everything to another. */
+  static class ForwardingRestoreContext implements RestoreContext {
+    private final RestoreContext d;
+
+    ForwardingRestoreContext(RestoreContext d) {
+      this.d = d;
+    }
+
+    @Override
+    public BackupId backupId() {
+      return d.backupId();
+    }
+
+    @Override
+    public Artifact artifact() {
+      return d.artifact();
+    }
+
+    @Override
+    public @Nullable Path source() {
+      return d.source();
+    }
+
+    @Override
+    public @Nullable Path targetHome() {
+      return d.targetHome();
+    }
+
+    @Override
+    public Map<Path, Path> targetDataStores() {
+      return d.targetDataStores();
+    }
+
+    @Override
+    public @Nullable String targetDatabase() {
+      return d.targetDatabase();
+    }
+
+    @Override
+    public ProgressReporter progress() {
+      return d.progress();
+    }
+
+    @Override
+    public CancellationSignal cancellation() {
+      return d.cancellation();
+    }
+
+    @Override
+    public void awaitSourceVerified() {
+      d.awaitSourceVerified();
+    }
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 
   @Test

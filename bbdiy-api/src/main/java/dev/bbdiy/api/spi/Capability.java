@@ -15,6 +15,14 @@ public enum Capability {
   FILE_OUTPUT,
   /** The provider's artifacts live outside the archive (cloud snapshots) and are deleted by the provider. */
   EXTERNAL_ARTIFACTS,
+  /**
+   * A database provider whose {@code restore} may start as soon as its files are extracted, while the rest of the
+   * archive (the home) is still being extracted and before anything is verified against the manifest. Such a
+   * restore must call {@link RestoreContext#awaitSourceVerified()} before it reports success, and undo what it
+   * created (drop the database) when that throws, as on any failure. The engine then overlaps the load with the
+   * home's extraction.
+   */
+  RESTORES_WHILE_EXTRACTING,
   /** An archiver that writes to a remote store without a local archive file. */
   REMOTE
 }

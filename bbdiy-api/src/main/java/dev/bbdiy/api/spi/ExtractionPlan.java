@@ -22,9 +22,11 @@ public final class ExtractionPlan {
   private static final boolean WINDOWS = java.io.File.separatorChar == '\\';
 
   private final Map<String, Path> targets;
+  private final Map<String, Runnable> whenComplete;
 
-  private ExtractionPlan(Map<String, Path> targets) {
+  private ExtractionPlan(Map<String, Path> targets, Map<String, Runnable> whenComplete) {
     this.targets = Map.copyOf(targets);
+    this.whenComplete = Map.copyOf(whenComplete);
   }
 
   /** Returns a new builder. */
@@ -35,6 +37,28 @@ public final class ExtractionPlan {
   /** Returns the mapped prefixes and their target directories. */
   public Map<String, Path> targets() {
     return targets;
+  }
+
+  /**
+   * Returns the prefixes someone wants to hear about as soon as they are extracted (see {@link
+   * Builder#whenComplete}), so that an archiver extracting in canonical order can tell them early.
+   */
+  public java.util.Set<String> awaited() {
+    return whenComplete.keySet();
+  }
+
+  /**
+   * Tells whoever waits for {@code prefix} that every entry below it has been written (an archiver calls it at
+   * most once per prefix, on its extracting thread, when the next entry sorts after the prefix). Those entries
+   * are verified against the manifest only when extraction ends: a listener starts work that the end of a
+   * failed extraction must be able to stop and undo. An archiver that cannot tell before the end of the
+   * extraction does not call it at all, and the waiting work then starts after the verification.
+   */
+  public void completed(String prefix) {
+    Runnable r = whenComplete.get(prefix);
+    if (r != null) {
+      r.run();
+    }
   }
 
   /**
@@ -112,6 +136,7 @@ public final class ExtractionPlan {
   /** Builds an {@link ExtractionPlan}. */
   public static final class Builder {
     private final Map<String, Path> targets = new LinkedHashMap<>();
+    private final Map<String, Runnable> whenComplete = new LinkedHashMap<>();
 
     private Builder() {}
 
@@ -126,9 +151,23 @@ public final class ExtractionPlan {
       return this;
     }
 
+    /**
+     * Runs {@code action} when every entry below the mapped {@code prefix} has been written, if the archiver can
+     * tell before the whole extraction ends (see {@link ExtractionPlan#completed}); the restore starts loading a
+     * database while the home is still being extracted. The action must return quickly.
+     */
+    public Builder whenComplete(String prefix, Runnable action) {
+      String p = normalize(prefix);
+      if (!targets.containsKey(p)) {
+        throw new IllegalArgumentException("map " + prefix + " before waiting for it");
+      }
+      whenComplete.put(p, Objects.requireNonNull(action, "action"));
+      return this;
+    }
+
     /** Returns the plan. */
     public ExtractionPlan build() {
-      return new ExtractionPlan(targets);
+      return new ExtractionPlan(targets, whenComplete);
     }
   }
 }

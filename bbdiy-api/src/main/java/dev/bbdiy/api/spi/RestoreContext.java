@@ -39,4 +39,15 @@ public interface RestoreContext {
 
   /** Returns the run's cancellation signal. */
   CancellationSignal cancellation();
+
+  /**
+   * Waits until the engine has verified {@link #source()} against the manifest. Returns at once unless this
+   * provider declared {@link Capability#RESTORES_WHILE_EXTRACTING}, whose restore may start before: it calls this
+   * before it reports success.
+   *
+   * @throws dev.bbdiy.api.BbdiyException {@link dev.bbdiy.api.ErrorCode#VERIFICATION_FAILED} if the archive did
+   *     not match its manifest or could not be read to its end, {@link dev.bbdiy.api.ErrorCode#INTERRUPTED} if
+   *     the run was cancelled: the restore then undoes what it created
+   */
+  default void awaitSourceVerified() {}
 }

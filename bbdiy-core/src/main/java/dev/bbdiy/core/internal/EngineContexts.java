@@ -37,8 +37,13 @@ public final class EngineContexts {
   public record Run(BackupId backupId, Phase phase, Path workDir, ProgressReporter progress,
       CancellationSignal cancellation, boolean archiveCompresses) implements RunContext {}
 
-  /** A restore context. */
+  /** A restore context; {@code sourceVerified} blocks until the source is verified, or throws. */
   public record Restore(BackupId backupId, Artifact artifact, @Nullable Path source, @Nullable Path targetHome,
       Map<Path, Path> targetDataStores, @Nullable String targetDatabase, ProgressReporter progress,
-      CancellationSignal cancellation) implements RestoreContext {}
+      CancellationSignal cancellation, Runnable sourceVerified) implements RestoreContext {
+    @Override
+    public void awaitSourceVerified() {
+      sourceVerified.run();
+    }
+  }
 }

@@ -9,6 +9,8 @@ import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.RestoreResult;
 import dev.bbdiy.api.StoredBackup;
 import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.Capability;
 import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.RestoreContext;
@@ -100,9 +102,11 @@ public final class RestoreRun {
     List<String> targets = new ArrayList<>();
     ExtractResult extracted = new ExtractResult(0, 0, false);
     RestoreOutcome dbOutcome = null;
+    DatabaseWhileExtracting early = overlapped(plan);
+    boolean done = false;
     try {
       if (plan.extracts()) {
-        extracted = extract(archiver, plan, summary != null);
+        extracted = extract(archiver, plan, summary != null, early);
         if (extracted.verified()) {
           checks.add("archive " + request.id() + " matched its manifest: " + extracted.files() + " files, "
               + extracted.bytes() + " bytes, every SHA-256");
@@ -116,13 +120,22 @@ public final class RestoreRun {
         checks.addAll(homeOutcome.checks());
       }
       if (plan.dbSource != null) {
-        dbOutcome = restoreDatabase(plan);
+        dbOutcome = restoreDatabase(plan, early);
         targets.add(dbOutcome.target());
         checks.addAll(dbOutcome.checks());
       }
+      done = true;
     } catch (IOException e) {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "Restore failed: " + Reasons.of(e), e);
     } finally {
+      if (early != null && !done) {
+        // Stopped before it was awaited (the home could not be finished, the run was cancelled): the load is
+        // cancelled and undone before the dump it reads is removed.
+        String left = early.abandon("the restore failed before the database was loaded");
+        if (left != null) {
+          events.warning("bbdiy", left);
+        }
+      }
       if (plan.dbDir != null) {
         try {
           PrivateFiles.deleteTree(plan.dbDir.getParent());
@@ -212,8 +225,26 @@ public final class RestoreRun {
     }
   }
 
-  /** Extracts and verifies; removes what was extracted if either fails. */
-  private ExtractResult extract(Archiver archiver, Plan plan, boolean hasManifest) throws IOException {
+  /**
+   * Returns the database load that starts while the home is extracted, or {@code null} if the database is loaded
+   * after the extraction: when its provider cannot start before the verification, or nothing is extracted after
+   * the dump.
+   */
+  private @Nullable DatabaseWhileExtracting overlapped(Plan plan) {
+    OperationProviders.Source db = plan.dbSource;
+    if (db == null || plan.dbDir == null || plan.home == null || !db.has(Capability.RESTORES_WHILE_EXTRACTING)) {
+      return null;
+    }
+    DatabaseWhileExtracting early = new DatabaseWhileExtracting(db.name(), db.source(), (signal, verified) ->
+        context(plan, Objects.requireNonNull(plan.dbArtifact), plan.dbDir, db.name(), signal, verified), events,
+        op.cancellation());
+    plan.extraction.whenComplete(BackupLayout.DATABASE, early::start);
+    return early;
+  }
+
+  /** Extracts and verifies; removes what was extracted (and stops a database load) if either fails. */
+  private ExtractResult extract(Archiver archiver, Plan plan, boolean hasManifest,
+      @Nullable DatabaseWhileExtracting early) throws IOException {
     if (plan.dbDir != null) {
       PrivateFiles.deleteTree(plan.dbDir.getParent());
       PrivateFiles.createPrivateDirectories(plan.dbDir.getParent());
@@ -223,15 +254,30 @@ public final class RestoreRun {
       extracted = events.phase(Phase.EXTRACT, () -> archiver.extract(request.id(), plan.extraction.build(),
           op.context(Phase.EXTRACT, providers.archiverName())));
     } catch (RuntimeException e) {
+      abandon(early, "the extraction failed: " + e.getMessage());
       undoExtraction(plan.emptyTargets);
       throw e;
     }
     if (hasManifest && !extracted.verified()) {
+      String why = "Backup " + request.id() + " could not be verified while it was restored";
+      abandon(early, why);
       undoExtraction(plan.emptyTargets);
-      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + request.id() + " could not be"
-          + " verified while it was restored; the restored files were removed");
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, why + "; the restored files were removed"
+          + (early != null && early.started() ? " and the database load was stopped" : ""));
+    }
+    if (early != null) {
+      early.verified();
     }
     return extracted;
+  }
+
+  private void abandon(@Nullable DatabaseWhileExtracting early, String why) {
+    if (early != null) {
+      String left = early.abandon(why);
+      if (left != null) {
+        events.warning("bbdiy", left);
+      }
+    }
   }
 
   private RestoreOutcome restoreHome(Plan plan) {
@@ -250,9 +296,12 @@ public final class RestoreRun {
     }
   }
 
-  private RestoreOutcome restoreDatabase(Plan plan) {
+  private RestoreOutcome restoreDatabase(Plan plan, @Nullable DatabaseWhileExtracting early) {
     OperationProviders.Source db = Objects.requireNonNull(plan.dbSource);
     try (Cancellation.Section ignored = op.cancellation().interruptible()) {
+      if (early != null && early.started()) {
+        return events.phase(Phase.RESTORE_DATABASE, early::await);
+      }
       return events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(context(plan,
           Objects.requireNonNull(plan.dbArtifact), plan.dbDir, db.name())));
     } catch (RuntimeException e) {
@@ -331,8 +380,13 @@ public final class RestoreRun {
   }
 
   private RestoreContext context(Plan plan, Artifact artifact, @Nullable Path source, String name) {
+    return context(plan, artifact, source, name, op.cancellation(), () -> {});
+  }
+
+  private RestoreContext context(Plan plan, Artifact artifact, @Nullable Path source, String name,
+      CancellationSignal cancellation, Runnable sourceVerified) {
     return new EngineContexts.Restore(request.id(), artifact, source, plan.home, plan.stores,
-        request.targetDatabase(), events.reporter(name), op.cancellation());
+        request.targetDatabase(), events.reporter(name), cancellation, sourceVerified);
   }
 
   private static String describe(List<StoredBackup> backups) {
