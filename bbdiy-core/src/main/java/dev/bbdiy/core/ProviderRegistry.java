@@ -239,6 +239,11 @@ public final class ProviderRegistry {
     return duplicates;
   }
 
+  /** Returns the places besides the class path where providers were looked for ({@link Builder#searched}). */
+  public List<String> searched() {
+    return searched;
+  }
+
   /** Returns why providers could not be loaded, and the names two providers share; one line each. */
   public List<String> loadErrors() {
     return loadErrors;
@@ -410,7 +415,7 @@ public final class ProviderRegistry {
             + " starting with a letter";
       }
       if (reserved.contains(name)) {
-        return "is named '" + name + "', which is reserved: bbdiy's own settings start with " + name + ".";
+        return "is named '" + name + "', a name reserved for settings of bbdiy's own (" + name + ".*)";
       }
       try {
         Objects.requireNonNull(p.description(), "description()");
