@@ -87,7 +87,7 @@ final class Config {
     later.putAll(overrides);
     Map<String, String> origins = new TreeMap<>();
     if (varsFile != null) {
-      VarsFile.Mapped mapped = VarsFile.load(varsFile, registry, later);
+      VarsFile.Mapped mapped = VarsFile.load(varsFile, registry, later, environment);
       values.putAll(mapped.configuration());
       warnings.addAll(mapped.warnings());
       origins.putAll(mapped.origins());

@@ -37,6 +37,8 @@ import org.jspecify.annotations.Nullable;
 final class VarsFile {
   /** How long sourcing may take. */
   static final Duration TIME_LIMIT = Duration.ofMinutes(1);
+  /** The environment variables the file sees; nothing else of bbdiy's environment (BBDIY_* secrets) reaches it. */
+  static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ");
   /** Lines of the file's output shown at most. */
   private static final int SHOWN_LINES = 30;
   /** Bytes of the file's output kept at most (the end of it). */
@@ -93,21 +95,23 @@ final class VarsFile {
    * @param registry the installed providers: their settings declare the variables they take
    * @param later the keys the configuration file, the environment and {@code --set} give, which override the
    *     file's (they decide which providers are selected)
+   * @param environment bbdiy's environment: the file sees its {@link #PASSED}
    */
-  static Mapped load(Path file, ProviderRegistry registry, Map<String, String> later) {
-    return load(file, TIME_LIMIT, registry, later, key -> false);
+  static Mapped load(Path file, ProviderRegistry registry, Map<String, String> later,
+      Map<String, String> environment) {
+    return load(file, TIME_LIMIT, registry, later, environment, key -> false);
   }
 
   /** Sources {@code file} within {@code limit} and maps it for the providers on the class path. */
   static Mapped load(Path file, Duration limit, Predicate<String> secretKey) {
-    return load(file, limit, ProviderRegistry.load(), Map.of(), secretKey);
+    return load(file, limit, ProviderRegistry.load(), Map.of(), Map.of(), secretKey);
   }
 
   private static Mapped load(Path file, Duration limit, ProviderRegistry registry, Map<String, String> later,
-      Predicate<String> alsoSecret) {
+      Map<String, String> environment, Predicate<String> alsoSecret) {
     Set<String> secretKeys = Config.secretKeys(registry);
     Predicate<String> secretKey = key -> secretKeys.contains(key) || alsoSecret.test(key);
-    Sourced sourced = source(file, limit);
+    Sourced sourced = source(file, limit, environment);
     VarsMapping.Result mapped = null;
     BbdiyException mappingFailure = null;
     try {
@@ -215,8 +219,12 @@ final class VarsFile {
         : d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
   }
 
-  /** Returns every variable {@code file} sets, arrays as lists, and what it printed. */
-  static Sourced source(Path file, Duration limit) {
+  /**
+   * Returns every variable {@code file} sets, arrays as lists, and what it printed.
+   *
+   * @param environment the variables among {@link #PASSED} to give the file instead of this process's own
+   */
+  static Sourced source(Path file, Duration limit, Map<String, String> environment) {
     if (!Files.isRegularFile(file)) {
       throw BbdiyException.configuration("The vars file " + file + " does not exist");
     }
@@ -231,7 +239,12 @@ final class VarsFile {
       cmd.addAll(List.of("bash", "-c", DUMP, "bbdiy-vars", file.toAbsolutePath().toString(), out.toString()));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      pb.environment().keySet().removeIf(k -> !Set.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ").contains(k));
+      pb.environment().keySet().removeIf(k -> !PASSED.contains(k));
+      for (String k : PASSED) {
+        if (environment.containsKey(k)) {
+          pb.environment().put(k, environment.get(k));
+        }
+      }
       Process p = pb.start();
       Tail tail = new Tail(p.getInputStream());
       Thread reader = new Thread(tail, "bbdiy-vars-output");
