@@ -244,9 +244,10 @@ final class VarsMapping {
             break;
           }
         }
-        // bbdiy's own secrets only: an empty database password, say, means ~/.pgpass.
+        // bbdiy's own secrets only (an empty database password means ~/.pgpass), unless configured elsewhere.
         if (s.secret() && !c.containsKey(key) && CoreKeys.GROUPS.containsKey(g.getKey())
-            && !s.varsFile().isEmpty() && vars.containsKey(s.varsFile().get(0))) {
+            && !s.varsFile().isEmpty() && vars.containsKey(s.varsFile().get(0)) && !later.containsKey(key)
+            && !later.containsKey(key + ".file")) {
           emptySecrets.put(s.varsFile().get(0), key);
         }
       }

@@ -163,7 +163,18 @@ class PluginsTest {
     assertThat(r.all()).contains("Plugin " + acme + " is not loaded", "chmod go-w " + acme);
     assertThat(r.out()).doesNotContain("acme-sqlite");
 
-    Files.setPosixFilePermissions(acme, PosixFilePermissions.fromString("rw-r--r--"));
+    // A link in a safe directory to a jar in a directory anyone can write to: what counts is where the jar is.
+    Path open = Files.createDirectories(temp.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Files.move(acme, open.resolve("acme.jar"));
+    Files.setPosixFilePermissions(open.resolve("acme.jar"), PosixFilePermissions.fromString("rw-r--r--"));
+    Files.createSymbolicLink(acme, open.resolve("acme.jar"));
+    Run linked = bbdiy("providers");
+    assertThat(linked.all()).contains("Plugin " + acme + " is not loaded", "chmod go-w " + open);
+    assertThat(linked.out()).doesNotContain("acme-sqlite");
+
+    Files.delete(acme);
+    Files.move(open.resolve("acme.jar"), acme);
     Files.setPosixFilePermissions(plugins, PosixFilePermissions.fromString("rwxrwxrwx"));
     Run dir = bbdiy("providers");
     assertThat(dir.all()).contains("No plugin is loaded from " + plugins, "chmod go-w " + plugins);

@@ -115,6 +115,13 @@ class VarsMigrationTest {
     Run r = run("check", "--vars-file", vars.toString());
     assertThat(r.code()).as(r.all()).isEqualTo(2);
     assertThat(r.err()).contains("BITBUCKET_BACKUP_PASS is empty in the vars file");
+
+    // The password in a file of its own, named in the configuration: the example's empty one is then no error.
+    Path password = write("password", "Pa55\n");
+    Path properties = write("bbdiy.properties", "bitbucket.password.file=" + password + "\ntar.dir=/backup\n");
+    Config c = Config.load(properties, vars, Map.of(), env, ProviderRegistry.load());
+    assertThat(c.values()).containsEntry("bitbucket.password.file", password.toString())
+        .doesNotContainKey("bitbucket.password");
   }
 
   @Test
@@ -327,6 +334,24 @@ class VarsMigrationTest {
         "ELASTICSEARCH_HOST, ELASTICSEARCH_PASSWORD are not used", "STANDBY_SSH_HOST is not used",
         "CURL_OPTIONS is not used", "PG_PARALLEL is not used", "not support, not used: SOMETHING_ELSE")
         .doesNotContain("Hip-Token-77", "Es-Secret-88", "search.example.com");
+  }
+
+  /** The variables the CLI's former hand-written mapping knew are all declared on a setting now. */
+  @Test
+  void every_variable_mapped_before_is_declared_on_a_setting() {
+    java.util.Set<String> declared = new java.util.HashSet<>();
+    CoreKeys.GROUPS.values().forEach(list -> list.forEach(s -> declared.addAll(s.varsFile())));
+    ProviderRegistry.load().entries().forEach(e -> e.provider().settings().forEach(s -> declared.addAll(s.varsFile())));
+
+    assertThat(declared).contains("BITBUCKET_URL", "BITBUCKET_BACKUP_USER", "BITBUCKET_BACKUP_PASS", "INSTANCE_NAME",
+        "INSTANCE_TYPE", "BITBUCKET_HOME", "BITBUCKET_DATA_STORES", "BITBUCKET_BACKUP_EXCLUDE_REPOS", "BITBUCKET_UID",
+        "BITBUCKET_GID", "BACKUP_DISK_TYPE", "BACKUP_DATABASE_TYPE", "BACKUP_ARCHIVE_TYPE", "BACKUP_ZERO_DOWNTIME",
+        "BITBUCKET_DB", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USERNAME", "POSTGRES_PASSWORD", "PGPASSWORD",
+        "BITBUCKET_BACKUP_ROOT", "BITBUCKET_BACKUP_ARCHIVE_ROOT", "KEEP_BACKUPS", "BITBUCKET_VERBOSE_BACKUP",
+        "EBS_VOLUME_MOUNT_POINT_AND_DEVICE_NAMES", "AWS_REGION", "RDS_INSTANCE_ID", "IS_AURORA", "BACKUP_DEST_REGION",
+        "BACKUP_DEST_AWS_ACCOUNT_ID", "BACKUP_DEST_AWS_ROLE", "AWS_ADDITIONAL_TAGS", "RESTORE_RDS_INSTANCE_CLASS",
+        "RESTORE_RDS_SUBNET_GROUP_NAME", "RESTORE_RDS_SECURITY_GROUP", "RESTORE_DISK_VOLUME_TYPE", "RESTORE_DISK_IOPS",
+        "FSFREEZE", "RESTORE_RDS_MULTI_AZ");
   }
 
   @Test
