@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -118,7 +119,7 @@ final class Config {
         || values.containsKey("tar.dir") || values.containsKey("work.dir")) {
       return;
     }
-    Map<Kind, String> types = new java.util.EnumMap<>(Kind.class);
+    Map<Kind, String> types = new EnumMap<>(Kind.class);
     for (Kind k : List.of(Kind.HOME, Kind.DATABASE)) {
       types.put(k, values.getOrDefault(k.key(), k == Kind.HOME ? CoreKeys.HOME_TYPE.defaultValue()
           : CoreKeys.DATABASE_TYPE.defaultValue()));
@@ -147,7 +148,7 @@ final class Config {
 
   /** Returns the selected providers that stage files in the working directory, as key=name. */
   List<String> staging() {
-    Map<Kind, String> types = new java.util.EnumMap<>(Kind.class);
+    Map<Kind, String> types = new EnumMap<>(Kind.class);
     types.put(Kind.HOME, group("home").string(CoreKeys.HOME_TYPE));
     types.put(Kind.DATABASE, group("database").string(CoreKeys.DATABASE_TYPE));
     return staging(types, registry);

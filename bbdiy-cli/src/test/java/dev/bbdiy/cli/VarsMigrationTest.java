@@ -235,7 +235,8 @@ class VarsMigrationTest {
         .replace("AWS_ADDITIONAL_TAGS=\n",
             "AWS_ADDITIONAL_TAGS='{\"Key\":\"team\",\"Value\":\"scm\"}, {\"Key\":\"env\", \"Value\":\"prod\"}'\n")));
 
-    assertThat(m.configuration()).containsEntry("amazon-ebs.volumes", "/media/atl:/dev/xvdf,/media/data-store-1:/dev/xvdg")
+    assertThat(m.configuration())
+        .containsEntry("amazon-ebs.volumes", "/media/atl:/dev/xvdf,/media/data-store-1:/dev/xvdg")
         .containsEntry("amazon-ebs.freeze", "true").containsEntry("amazon-ebs.restore-volume-type", "gp2")
         .doesNotContainKey("amazon-ebs.restore-iops") // the scripts pass RESTORE_DISK_IOPS for io1 only
         .containsEntry("amazon-ebs.region", "eu-west-1").containsEntry("amazon-rds.region", "eu-west-1")
