@@ -11,7 +11,8 @@ import java.util.List;
 /** The {@code tar} archiver: compressed tar files in a local directory. */
 public final class TarArchiverProvider implements ArchiverProvider {
   public static final Setting DIR = Setting.of("dir", SettingType.PATH,
-      "Directory the archives are stored in (Atlassian's BITBUCKET_BACKUP_ARCHIVE_ROOT).").asRequired();
+      "Directory the archives are stored in (Atlassian's BITBUCKET_BACKUP_ARCHIVE_ROOT).").asRequired()
+      .fromVarsFile("BITBUCKET_BACKUP_ARCHIVE_ROOT");
   public static final Setting COMPRESSION = Setting.of("compression", SettingType.STRING,
       "zstd (default: fast, multi-threaded), gzip (.tar.gz, readable by Atlassian's restore script) or none.")
       .withDefault("zstd");

@@ -27,17 +27,19 @@ import software.amazon.awssdk.services.sts.auth.StsAssumeRoleCredentialsProvider
 /** What the AWS providers share: clients, settings, tags and error messages. */
 final class AwsSupport {
   static final Setting REGION = Setting.of("region", SettingType.STRING,
-      "AWS region (AWS_REGION); default: the instance's region from the instance metadata, or the SDK's default.");
+      "AWS region (AWS_REGION); default: the instance's region from the instance metadata, or the SDK's default.")
+      .fromVarsFile("AWS_REGION");
   static final Setting ENDPOINT = Setting.of("endpoint", SettingType.STRING,
       "Service endpoint override (VPC endpoints, S3-compatible stores, tests).");
   static final Setting TAGS = Setting.of("tags", SettingType.LIST,
-      "Extra tags key=value for what is created (AWS_ADDITIONAL_TAGS).");
+      "Extra tags key=value for what is created (AWS_ADDITIONAL_TAGS).").fromVarsFile("AWS_ADDITIONAL_TAGS");
   static final Setting COPY_REGION = Setting.of("copy-region", SettingType.STRING,
-      "Copy every snapshot to this region as well (BACKUP_DEST_REGION).");
+      "Copy every snapshot to this region as well (BACKUP_DEST_REGION).").fromVarsFile("BACKUP_DEST_REGION");
   static final Setting COPY_ACCOUNT = Setting.of("copy-account", SettingType.STRING,
-      "Share every snapshot with this account and copy it there (BACKUP_DEST_AWS_ACCOUNT_ID); needs copy-role.");
+      "Share every snapshot with this account and copy it there (BACKUP_DEST_AWS_ACCOUNT_ID); needs copy-role.")
+      .fromVarsFile("BACKUP_DEST_AWS_ACCOUNT_ID");
   static final Setting COPY_ROLE = Setting.of("copy-role", SettingType.STRING,
-      "Role ARN assumed in the copy account (BACKUP_DEST_AWS_ROLE).");
+      "Role ARN assumed in the copy account (BACKUP_DEST_AWS_ROLE).").fromVarsFile("BACKUP_DEST_AWS_ROLE");
   static final Setting COPY_KMS_KEY = Setting.of("copy-kms-key", SettingType.STRING,
       "KMS key for the copies (required by AWS to copy encrypted snapshots across regions or accounts).");
   static final Setting WAIT_TIMEOUT = Setting.of("wait-timeout", SettingType.DURATION,

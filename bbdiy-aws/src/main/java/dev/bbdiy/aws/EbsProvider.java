@@ -18,23 +18,28 @@ import java.util.Set;
 public final class EbsProvider implements HomeSnapshotterProvider {
   public static final Setting VOLUMES = Setting.of("volumes", SettingType.LIST,
       "The volumes, as mount-point:device pairs (EBS_VOLUME_MOUNT_POINT_AND_DEVICE_NAMES), e.g."
-          + " /var/atlassian/application-data/bitbucket:/dev/xvdf").asRequired();
+          + " /var/atlassian/application-data/bitbucket:/dev/xvdf").asRequired()
+      .fromVarsFile("EBS_VOLUME_MOUNT_POINT_AND_DEVICE_NAMES");
   public static final Setting INSTANCE_ID = Setting.of("instance-id", SettingType.STRING,
-      "This EC2 instance; default: read from the instance metadata (IMDSv2).");
+      "This EC2 instance; default: read from the instance metadata (IMDSv2).").fromVarsFile("AWS_EC2_INSTANCE_ID");
   public static final Setting AVAILABILITY_ZONE = Setting.of("availability-zone", SettingType.STRING,
-      "Its availability zone; default: read from the instance metadata (IMDSv2).");
+      "Its availability zone; default: read from the instance metadata (IMDSv2).")
+      .fromVarsFile("AWS_AVAILABILITY_ZONE");
   public static final Setting IMDS_ENDPOINT = Setting.of("imds-endpoint", SettingType.STRING,
       "Instance metadata endpoint (tests).");
   public static final Setting FREEZE = Setting.of("freeze", SettingType.BOOLEAN,
-      "Freeze the file systems (fsfreeze) while the snapshots start; always thawed.").withDefault("true");
+      "Freeze the file systems (fsfreeze) while the snapshots start; always thawed (FSFREEZE).").withDefault("true")
+      .fromVarsFile("FSFREEZE");
   public static final Setting FREEZE_COMMAND = Setting.of("freeze-command", SettingType.STRING,
       "The fsfreeze program.").withDefault("fsfreeze");
   public static final Setting POLL_INTERVAL = Setting.of("poll-interval", SettingType.DURATION,
       "How often to check on snapshots and volumes.").withDefault("5s").withRange("10ms", "1h");
   public static final Setting RESTORE_VOLUME_TYPE = Setting.of("restore-volume-type", SettingType.STRING,
-      "Type of the volumes a restore creates (RESTORE_DISK_VOLUME_TYPE).").withDefault("gp3");
+      "Type of the volumes a restore creates (RESTORE_DISK_VOLUME_TYPE).").withDefault("gp3")
+      .fromVarsFile("RESTORE_DISK_VOLUME_TYPE");
   public static final Setting RESTORE_IOPS = Setting.of("restore-iops", SettingType.INTEGER,
-      "Provisioned IOPS of restored volumes (RESTORE_DISK_IOPS).").withRange("100", "256000");
+      "Provisioned IOPS of restored volumes (RESTORE_DISK_IOPS).").withRange("100", "256000")
+      .fromVarsFile("RESTORE_DISK_IOPS");
   public static final Setting RESTORE_THROUGHPUT = Setting.of("restore-throughput", SettingType.INTEGER,
       "Throughput (MiB/s) of restored gp3 volumes.").withRange("125", "2000");
   public static final Setting RESTORE_KMS_KEY = Setting.of("restore-kms-key", SettingType.STRING,

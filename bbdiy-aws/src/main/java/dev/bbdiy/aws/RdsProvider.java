@@ -16,24 +16,30 @@ import java.util.Set;
  */
 public final class RdsProvider implements DatabaseDumperProvider {
   public static final Setting INSTANCE_ID = Setting.of("instance-id", SettingType.STRING,
-      "The DB instance, or the Aurora cluster when aurora=true (RDS_INSTANCE_ID).").asRequired();
+      "The DB instance, or the Aurora cluster when aurora=true (RDS_INSTANCE_ID).").asRequired()
+      .fromVarsFile("RDS_INSTANCE_ID");
   public static final Setting AURORA = Setting.of("aurora", SettingType.BOOLEAN,
-      "Whether instance-id names an Aurora cluster (IS_AURORA).").withDefault("false");
+      "Whether instance-id names an Aurora cluster (IS_AURORA).").withDefault("false").fromVarsFile("IS_AURORA");
   public static final Setting POLL_INTERVAL = Setting.of("poll-interval", SettingType.DURATION,
       "How often to check on snapshots and instances.").withDefault("10s").withRange("10ms", "1h");
   public static final Setting RESTORE_MODE = Setting.of("restore-mode", SettingType.STRING,
       "new (default): restore under a new id; rename: rename the existing instance to <id>-pre-restore-<time>"
           + " and restore under the original id, as Atlassian's scripts do.").withDefault("new");
   public static final Setting RESTORE_INSTANCE_ID = Setting.of("restore-instance-id", SettingType.STRING,
-      "Id of the restored instance or cluster in new mode (default <id>-restored-<time>; or --target-database).");
+      "Id of the restored instance or cluster in new mode (default <id>-restored-<time>; or --target-database).")
+      .fromVarsFile("RESTORE_RDS_INSTANCE_ID");
   public static final Setting RESTORE_INSTANCE_CLASS = Setting.of("restore-instance-class", SettingType.STRING,
-      "Instance class of the restored instance (RESTORE_RDS_INSTANCE_CLASS); default: the original's.");
+      "Instance class of the restored instance (RESTORE_RDS_INSTANCE_CLASS); default: the original's.")
+      .fromVarsFile("RESTORE_RDS_INSTANCE_CLASS");
   public static final Setting RESTORE_SUBNET_GROUP = Setting.of("restore-subnet-group", SettingType.STRING,
-      "DB subnet group (RESTORE_RDS_SUBNET_GROUP_NAME); default: the original's.");
+      "DB subnet group (RESTORE_RDS_SUBNET_GROUP_NAME); default: the original's.")
+      .fromVarsFile("RESTORE_RDS_SUBNET_GROUP_NAME");
   public static final Setting RESTORE_SECURITY_GROUPS = Setting.of("restore-security-groups", SettingType.LIST,
-      "VPC security group ids (RESTORE_RDS_SECURITY_GROUP); default: the original's.");
+      "VPC security group ids (RESTORE_RDS_SECURITY_GROUP); default: the original's.")
+      .fromVarsFile("RESTORE_RDS_SECURITY_GROUP");
   public static final Setting RESTORE_MULTI_AZ = Setting.of("restore-multi-az", SettingType.BOOLEAN,
-      "Multi-AZ restored instance; default: the original's setting.");
+      "Multi-AZ restored instance (RESTORE_RDS_MULTI_AZ); default: the original's setting.")
+      .fromVarsFile("RESTORE_RDS_MULTI_AZ");
 
   @Override
   public String name() {

@@ -59,6 +59,7 @@ abstract class BaseCommand implements Callable<Integer> {
 
   Output output;
   private @Nullable Config config;
+  private Plugins.@Nullable Loaded plugins;
 
   private final CountDownLatch finished = new CountDownLatch(1);
   private final Object reporting = new Object();
@@ -100,9 +101,10 @@ abstract class BaseCommand implements Callable<Integer> {
   /** Loads and validates the configuration (once). */
   Config config() {
     if (config == null) {
+      ProviderRegistry registry = plugins().registry();
       loading = Thread.currentThread();
       try {
-        config = Config.load(configFile, varsFile, overrides, main.environment, ProviderRegistry.load());
+        config = Config.load(configFile, varsFile, overrides, main.environment, registry);
       } finally {
         loading = null;
       }
@@ -115,6 +117,25 @@ abstract class BaseCommand implements Callable<Integer> {
       }
     }
     return config;
+  }
+
+  /**
+   * Loads the built-in providers and the plugins (once), and warns about every plugin jar or provider that could
+   * not be loaded, before the configuration is read: an error in it must not hide why a provider is missing.
+   */
+  Plugins.Loaded plugins() {
+    if (plugins == null) {
+      String configured = Config.pluginsDir(configFile, overrides, main.environment);
+      plugins = Plugins.load(Plugins.directories(configured),
+          configured == null || configured.isBlank() ? null : Path.of(configured.trim()));
+      for (String w : plugins.warnings()) {
+        output.warn(w);
+      }
+      for (String e : plugins.registry().loadErrors()) {
+        output.warn(e);
+      }
+    }
+    return plugins;
   }
 
   EngineFactory factory() {

@@ -3,10 +3,12 @@ package dev.bbdiy.cli;
 import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.InstanceType;
+import dev.bbdiy.api.spi.Capability;
 import dev.bbdiy.api.spi.Provider;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.api.spi.Settings;
 import dev.bbdiy.core.ProviderRegistry;
+import dev.bbdiy.core.ProviderRegistry.Kind;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -35,13 +38,31 @@ final class Config {
   private final List<String> warnings;
   private final Map<String, Settings> core;
   private final ProviderRegistry registry;
+  private final Map<String, String> environment;
 
   private Config(Map<String, String> values, List<String> warnings, Map<String, Settings> core,
-      ProviderRegistry registry) {
+      ProviderRegistry registry, Map<String, String> environment) {
     this.values = values;
     this.warnings = warnings;
     this.core = core;
     this.registry = registry;
+    this.environment = environment;
+  }
+
+  /**
+   * Returns the configured plugins directory, read before the rest of the configuration (which needs the
+   * providers the plugins bring): {@code --set plugins.dir}, then {@code BBDIY_PLUGINS_DIR}, then the file.
+   */
+  static @Nullable String pluginsDir(@Nullable Path configFile, Map<String, String> overrides,
+      Map<String, String> environment) {
+    String key = "plugins." + CoreKeys.PLUGINS_DIR.key();
+    if (overrides.containsKey(key)) {
+      return overrides.get(key);
+    }
+    if (environment.containsKey(envName(key))) {
+      return environment.get(envName(key));
+    }
+    return configFile == null ? null : readProperties(configFile).get(key);
   }
 
   /**
@@ -54,32 +75,106 @@ final class Config {
     Map<String, String> values = new TreeMap<>();
     List<String> warnings = new ArrayList<>();
     Set<String> secretKeys = secretKeys(registry);
-    if (varsFile != null) {
-      VarsFile.Mapped mapped = VarsFile.load(varsFile, secretKeys::contains);
-      values.putAll(mapped.configuration());
-      warnings.addAll(mapped.warnings());
-    }
-    if (configFile != null) {
-      Map<String, String> fromFile = readProperties(configFile);
-      values.putAll(fromFile);
-      checkSecretsPrivate(configFile, fromFile, registry, warnings);
-    }
+    Map<String, String> fromFile = configFile == null ? Map.of() : readProperties(configFile);
+    // What overrides the vars file: it decides which providers the vars file's variables configure.
+    Map<String, String> later = new TreeMap<>(fromFile);
     Map<String, String> known = envNames(registry);
     for (Map.Entry<String, String> e : known.entrySet()) {
       String v = environment.get(e.getKey());
       if (v != null) {
-        values.put(e.getValue(), v);
+        later.put(e.getValue(), v);
       }
+    }
+    later.putAll(overrides);
+    Map<String, String> origins = new TreeMap<>();
+    if (varsFile != null) {
+      VarsFile.Mapped mapped = VarsFile.load(varsFile, registry, later, environment);
+      values.putAll(mapped.configuration());
+      warnings.addAll(mapped.warnings());
+      origins.putAll(mapped.origins());
+      origins.keySet().removeAll(later.keySet());
+    }
+    if (configFile != null) {
+      checkSecretsPrivate(configFile, fromFile, registry, warnings);
     }
     for (Map.Entry<String, String> e : environment.entrySet()) {
       if (e.getKey().startsWith("BBDIY_") && !known.containsKey(e.getKey()) && !e.getKey().equals("BBDIY_OPTS")) {
         warnings.add("environment variable " + e.getKey() + " matches no setting and is ignored");
       }
     }
-    values.putAll(overrides);
-    Map<String, Settings> core = validate(values, registry);
+    values.putAll(later);
+    defaultTarDir(values, origins, registry, environment, warnings);
+    Map<String, Settings> core = validate(values, registry, origins);
     checkSecretFilesPrivate(values, secretKeys, warnings);
-    return new Config(values, warnings, core, registry);
+    return new Config(values, warnings, core, registry, environment);
+  }
+
+  /**
+   * A vars file that archives with tar but names no directory for it (Atlassian's AWS example archives nothing)
+   * keeps the archives, which then hold the manifests only, below the state directory, when nothing stages there.
+   */
+  private static void defaultTarDir(Map<String, String> values, Map<String, String> origins,
+      ProviderRegistry registry, Map<String, String> environment, List<String> warnings) {
+    if (!origins.containsKey(Kind.ARCHIVER.key()) || !"tar".equals(values.get(Kind.ARCHIVER.key()))
+        || values.containsKey("tar.dir") || values.containsKey("work.dir")) {
+      return;
+    }
+    Map<Kind, String> types = new EnumMap<>(Kind.class);
+    for (Kind k : List.of(Kind.HOME, Kind.DATABASE)) {
+      types.put(k, values.getOrDefault(k.key(), k == Kind.HOME ? CoreKeys.HOME_TYPE.defaultValue()
+          : CoreKeys.DATABASE_TYPE.defaultValue()));
+    }
+    if (!staging(types, registry).isEmpty()) {
+      return;
+    }
+    String instance = values.getOrDefault("instance.name", CoreKeys.NAME.defaultValue());
+    Path dir = stateDirectory(environment, instance).resolve("archives");
+    values.put("tar.dir", dir.toString());
+    warnings.add("the vars file names no directory for archives (BITBUCKET_BACKUP_ARCHIVE_ROOT): the manifest"
+        + " archives go to " + dir);
+  }
+
+  /** Returns the selected providers that stage files in the working directory, as key=name. */
+  private static List<String> staging(Map<Kind, String> types, ProviderRegistry registry) {
+    List<String> out = new ArrayList<>();
+    types.forEach((kind, name) -> {
+      Provider p = registry.providers(kind).get(name.trim());
+      if (p != null && p.capabilities().contains(Capability.FILE_OUTPUT)) {
+        out.add(kind.key() + "=" + name.trim());
+      }
+    });
+    return out;
+  }
+
+  /** Returns the selected providers that stage files in the working directory, as key=name. */
+  List<String> staging() {
+    Map<Kind, String> types = new EnumMap<>(Kind.class);
+    types.put(Kind.HOME, group("home").string(CoreKeys.HOME_TYPE));
+    types.put(Kind.DATABASE, group("database").string(CoreKeys.DATABASE_TYPE));
+    return staging(types, registry);
+  }
+
+  /**
+   * Returns where the run state goes when {@code work.dir} is not configured and nothing is staged: systemd's
+   * {@code $STATE_DIRECTORY}, else {@code /var/lib/bbdiy} for root, else {@code $XDG_STATE_HOME/bbdiy} (by
+   * default {@code ~/.local/state/bbdiy}); then the instance's name.
+   */
+  Path stateDirectory() {
+    return stateDirectory(environment, group("instance").string(CoreKeys.NAME));
+  }
+
+  private static Path stateDirectory(Map<String, String> environment, String instance) {
+    String systemd = environment.get("STATE_DIRECTORY");
+    if (systemd != null && !systemd.isBlank()) {
+      return Path.of(systemd.split(":")[0]).resolve(instance);
+    }
+    if ("root".equals(System.getProperty("user.name"))) {
+      return Path.of("/var/lib/bbdiy", instance);
+    }
+    String xdg = environment.get("XDG_STATE_HOME");
+    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg)
+        : Path.of(environment.getOrDefault("HOME", System.getProperty("user.home")), ".local", "state");
+    return base.resolve("bbdiy").resolve(instance);
   }
 
   /** Returns the full key of every secret setting, bbdiy's and every provider's. */
@@ -162,26 +257,34 @@ final class Config {
     }
   }
 
-  private static Map<String, Settings> validate(Map<String, String> values, ProviderRegistry registry) {
+  private static Map<String, Settings> validate(Map<String, String> values, ProviderRegistry registry,
+      Map<String, String> origins) {
     Map<String, List<Setting>> groups = new LinkedHashMap<>(CoreKeys.GROUPS);
+    Map<String, Settings> out = new LinkedHashMap<>();
+    for (Map.Entry<String, List<Setting>> g : groups.entrySet()) {
+      out.put(g.getKey(), Settings.of(g.getKey(), g.getValue(), values));
+    }
+    checkValues(out);
+    // The providers first: a missing one explains its settings, which are unknown without it.
+    checkTypes(out, registry, origins);
     Map<String, Provider> providers = providers(registry);
     Set<String> prefixes = new TreeSet<>();
     for (String key : values.keySet()) {
       int dot = key.indexOf('.');
       String prefix = dot < 0 ? key : key.substring(0, dot);
       if (!groups.containsKey(prefix) && !providers.containsKey(prefix)) {
+        if (registry.duplicates().containsKey(prefix)) {
+          registry.find(registry.duplicates().get(prefix).get(0).kind(), prefix); // throws, naming both
+        }
         Set<String> all = new TreeSet<>(groups.keySet());
         all.addAll(providers.keySet());
-        throw BbdiyException.configuration("Unknown setting " + key + ": settings start with one of "
+        throw BbdiyException.configuration("Unknown setting " + key + ": no provider named '" + prefix + "' is on"
+            + " the class path" + (registry.searched().isEmpty() ? "" : " or in "
+            + String.join(" or ", registry.searched())) + ", and settings start with one of "
             + String.join(", ", all) + ". 'bbdiy providers' lists every key.");
       }
       prefixes.add(prefix);
     }
-    Map<String, Settings> out = new LinkedHashMap<>();
-    for (Map.Entry<String, List<Setting>> g : groups.entrySet()) {
-      out.put(g.getKey(), Settings.of(g.getKey(), g.getValue(), values));
-    }
-    checkValues(out);
     for (String prefix : prefixes) {
       Provider p = providers.get(prefix);
       if (p != null && !groups.containsKey(prefix)) {
@@ -189,6 +292,54 @@ final class Config {
       }
     }
     return out;
+  }
+
+  /** Checks that a provider of each selected name is installed, saying where bbdiy looked and what to do. */
+  private static void checkTypes(Map<String, Settings> core, ProviderRegistry registry,
+      Map<String, String> origins) {
+    Map<Kind, Setting> types = Map.of(Kind.HOME, CoreKeys.HOME_TYPE, Kind.DATABASE, CoreKeys.DATABASE_TYPE,
+        Kind.ARCHIVER, CoreKeys.ARCHIVE_TYPE);
+    for (Kind kind : Kind.values()) {
+      String group = kind.key().substring(0, kind.key().indexOf('.'));
+      String name = core.get(group).string(types.get(kind)).trim();
+      if (kind != Kind.ARCHIVER && name.equals("none")) {
+        continue;
+      }
+      try {
+        registry.find(kind, name);
+      } catch (BbdiyException e) {
+        String variable = origins.get(kind.key());
+        throw BbdiyException.configuration((variable == null ? "" : variable + "=" + name + " in the vars file: ")
+            + e.getMessage() + " " + fix(kind, name, variable != null)
+            + (registry.loadErrors().isEmpty() ? "" : " Some providers could not be loaded: see the warnings."));
+      }
+    }
+  }
+
+  /** Says what to do when no provider has the name asked for. */
+  private static String fix(Kind kind, String name, boolean fromVarsFile) {
+    String plugin = "a provider of that name (a plugin jar in a plugins directory) makes this configuration work"
+        + " as it is.";
+    switch (kind.key() + "=" + name) {
+      case "home.type=zfs":
+        return "bbdiy has no zfs provider yet; " + plugin + " Until then, back up the home with rsync ("
+            + (fromVarsFile ? "BACKUP_DISK_TYPE=rsync" : "home.type=rsync") + "), or take the ZFS snapshots with"
+            + " your own tool around a lock (see LockAroundYourOwnSnapshot in the examples).";
+      case "database.type=mysql":
+      case "database.type=mssql":
+        return "bbdiy has no " + name + " provider yet; " + plugin + " Until then, set "
+            + (fromVarsFile ? "BACKUP_DATABASE_TYPE=none" : "database.type=none") + " and back up the database"
+            + " with its own tool" + (name.equals("mysql") ? " (mysqldump --single-transaction)" : "")
+            + ", at the same time as the home, before each backup; or restore it from the backups your"
+            + " database service takes.";
+      case "archive.type=gpg-zip":
+        return "bbdiy has no gpg-zip archiver yet; " + plugin + " Until then, use "
+            + (fromVarsFile ? "BACKUP_ARCHIVE_TYPE=tar" : "archive.type=tar") + " and keep the archive directory"
+            + " encrypted at rest.";
+      default:
+        return "Put the provider's jar into a plugins directory (or point plugins.dir at its directory), or"
+            + " correct the name.";
+    }
   }
 
   static Map<String, Provider> providers(ProviderRegistry registry) {
@@ -303,5 +454,9 @@ final class Config {
 
   ProviderRegistry registry() {
     return registry;
+  }
+
+  Map<String, String> environment() {
+    return environment;
   }
 }

@@ -87,10 +87,23 @@ final class EngineFactory {
         i.optionalPath(CoreKeys.HOME).orElse(null), stores, i.list(CoreKeys.EXCLUDE), uid, gid);
   }
 
-  /** Returns the working directory, failing with the fix if it is not configured. */
+  /**
+   * Returns the working directory: work.dir, or when it is not configured and no selected provider stages files
+   * there (snapshot providers), the {@linkplain Config#stateDirectory() state directory}, which then holds only
+   * the run state. Fails with the fix when a provider needs work.dir.
+   */
   Path workDir() {
-    return config.group("work").optionalPath(CoreKeys.WORK_DIR).orElseThrow(() -> BbdiyException.configuration(
-        "work.dir is not configured: set the working directory (Atlassian's BITBUCKET_BACKUP_ROOT)"));
+    Optional<Path> configured = config.group("work").optionalPath(CoreKeys.WORK_DIR);
+    if (configured.isPresent()) {
+      return configured.get();
+    }
+    List<String> staging = config.staging();
+    if (!staging.isEmpty()) {
+      throw BbdiyException.configuration("work.dir is not configured: " + String.join(" and ", staging)
+          + (staging.size() == 1 ? " stages" : " stage") + " the backup there before it is archived. Set the"
+          + " working directory (Atlassian's BITBUCKET_BACKUP_ROOT) on a file system with room for it.");
+    }
+    return config.stateDirectory();
   }
 
   /**

@@ -3,18 +3,22 @@ package dev.bbdiy.cli;
 import dev.bbdiy.api.spi.Provider;
 import dev.bbdiy.api.spi.Setting;
 import dev.bbdiy.core.ProviderRegistry;
+import dev.bbdiy.core.ProviderRegistry.Kind;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 
-@Command(name = "providers", description = "Lists the installed providers and every configuration key, bbdiy's own"
-    + " included.")
+@Command(name = "providers", description = "Lists the installed providers, with the jar each comes from, every"
+    + " configuration key (bbdiy's own included) and the plugins directories.")
 final class ProvidersCommand extends BaseCommand {
   @Override
   int execute() {
-    ProviderRegistry registry = ProviderRegistry.load();
+    Plugins.Loaded plugins = plugins();
+    ProviderRegistry registry = plugins.registry();
     Map<String, Object> all = new LinkedHashMap<>();
     List<Object> core = new ArrayList<>();
     output.data("bbdiy settings:");
@@ -25,26 +29,41 @@ final class ProvidersCommand extends BaseCommand {
       }
     }
     all.put("settings", core);
-    all.put("home", kind("Home providers (home.type)", registry.homes()));
-    all.put("database", kind("Database providers (database.type)", registry.databases()));
-    all.put("archive", kind("Archivers (archive.type)", registry.archivers()));
-    for (String e : registry.loadErrors()) {
-      output.warn(e);
+    all.put("home", kind("Home providers (home.type)", Kind.HOME, registry));
+    all.put("database", kind("Database providers (database.type)", Kind.DATABASE, registry));
+    all.put("archive", kind("Archivers (archive.type)", Kind.ARCHIVER, registry));
+    output.data("");
+    output.data("Plugins directories (searched in this order; every *.jar in them):");
+    List<Object> dirs = new ArrayList<>();
+    for (Path d : plugins.directories()) {
+      boolean exists = Files.isDirectory(d);
+      output.data("  " + d + (exists ? "" : " (missing)"));
+      dirs.add(Map.of("path", d.toString(), "exists", exists));
     }
-    all.put("loadErrors", registry.loadErrors());
+    all.put("pluginDirectories", dirs);
+    List<String> errors = new ArrayList<>(plugins.warnings());
+    errors.addAll(registry.loadErrors());
+    all.put("loadErrors", errors);
     if (json) {
       output.json(all);
     }
     return 0;
   }
 
-  private List<Object> kind(String title, Map<String, ? extends Provider> providers) {
+  private List<Object> kind(String title, Kind kind, ProviderRegistry registry) {
     List<Object> out = new ArrayList<>();
     output.data("");
     output.data(title + ":");
-    for (Provider p : providers.values()) {
+    for (ProviderRegistry.Entry e : registry.entries()) {
+      if (e.kind() != kind) {
+        continue;
+      }
+      Provider p = e.provider();
+      boolean duplicate = registry.duplicates().containsKey(p.name());
+      String origin = e.origin().equals(ProviderRegistry.CLASS_PATH) ? "built in" : e.origin();
       output.data("  " + p.name() + " - " + p.description()
-          + (p.capabilities().isEmpty() ? "" : " " + p.capabilities()));
+          + (p.capabilities().isEmpty() ? "" : " " + p.capabilities()) + " (" + origin + ")"
+          + (duplicate ? " NOT USED: another provider has the same name" : ""));
       List<Object> settings = new ArrayList<>();
       for (Setting s : p.settings()) {
         settings.add(describe(p.name(), s));
@@ -53,6 +72,8 @@ final class ProvidersCommand extends BaseCommand {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", p.name());
       m.put("description", p.description());
+      m.put("origin", origin);
+      m.put("usable", !duplicate);
       m.put("capabilities", p.capabilities().stream().map(Enum::name).sorted().toList());
       m.put("settings", settings);
       out.add(m);
@@ -76,6 +97,7 @@ final class ProvidersCommand extends BaseCommand {
     m.put("min", s.min());
     m.put("max", s.max());
     m.put("environment", Config.envName(prefix + "." + s.key()));
+    m.put("varsFile", s.varsFile());
     m.put("description", s.description());
     return m;
   }

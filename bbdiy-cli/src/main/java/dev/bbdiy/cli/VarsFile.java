@@ -2,6 +2,8 @@ package dev.bbdiy.cli;
 
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.spi.Setting;
+import dev.bbdiy.core.ProviderRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -11,11 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -27,8 +26,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Reads Atlassian's {@code bitbucket.diy-backup.vars.sh} the way their scripts do: it is bash, so bash sources it
  * (its {@code case} and {@code if} blocks, arrays and command substitutions included) with {@code set -e}, as
- * their scripts do, and hands back every variable it set. Those bbdiy supports become configuration keys; the
- * others are reported, not ignored.
+ * their scripts do, and hands back every variable it set. {@link VarsMapping} turns them into configuration keys;
+ * those bbdiy has no use for are reported, not ignored.
  *
  * <p>The file runs without standard input and for at most {@link #TIME_LIMIT}; whatever it started is killed when
  * it ends. What it prints is shown (as the error when it fails, as a warning otherwise) with every secret it
@@ -38,6 +37,8 @@ import org.jspecify.annotations.Nullable;
 final class VarsFile {
   /** How long sourcing may take. */
   static final Duration TIME_LIMIT = Duration.ofMinutes(1);
+  /** The environment variables the file sees; nothing else of bbdiy's environment (BBDIY_* secrets) reaches it. */
+  static final Set<String> PASSED = Set.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ");
   /** Lines of the file's output shown at most. */
   private static final int SHOWN_LINES = 30;
   /** Bytes of the file's output kept at most (the end of it). */
@@ -91,22 +92,35 @@ final class VarsFile {
   /**
    * Sources {@code file} with bash, within {@link #TIME_LIMIT}, and maps what it sets.
    *
-   * @param secretKey whether a configuration key is a secret setting (its value is then hidden in what is shown)
+   * @param registry the installed providers: their settings declare the variables they take
+   * @param later the keys the configuration file, the environment and {@code --set} give, which override the
+   *     file's (they decide which providers are selected)
+   * @param environment bbdiy's environment: the file sees its {@link #PASSED}
    */
-  static Mapped load(Path file, Predicate<String> secretKey) {
-    return load(file, TIME_LIMIT, secretKey);
+  static Mapped load(Path file, ProviderRegistry registry, Map<String, String> later,
+      Map<String, String> environment) {
+    return load(file, TIME_LIMIT, registry, later, environment, key -> false);
   }
 
+  /** Sources {@code file} within {@code limit} and maps it for the providers on the class path. */
   static Mapped load(Path file, Duration limit, Predicate<String> secretKey) {
-    Sourced sourced = source(file, limit);
-    Mapped mapped = null;
+    return load(file, limit, ProviderRegistry.load(), Map.of(), Map.of(), secretKey);
+  }
+
+  private static Mapped load(Path file, Duration limit, ProviderRegistry registry, Map<String, String> later,
+      Map<String, String> environment, Predicate<String> alsoSecret) {
+    Set<String> secretKeys = Config.secretKeys(registry);
+    Predicate<String> secretKey = key -> secretKeys.contains(key) || alsoSecret.test(key);
+    Sourced sourced = source(file, limit, environment);
+    VarsMapping.Result mapped = null;
     BbdiyException mappingFailure = null;
     try {
-      mapped = map(sourced.variables());
+      mapped = VarsMapping.map(sourced.variables(), registry, later);
     } catch (BbdiyException e) {
       mappingFailure = e;
     }
-    Set<String> secretVariables = new LinkedHashSet<>();
+    Set<String> secretVariables = new LinkedHashSet<>(secretVariables(registry));
+    secretVariables.retainAll(sourced.variables().keySet());
     for (String name : sourced.variables().keySet()) {
       if (Redaction.secretName(name)) {
         secretVariables.add(name);
@@ -139,16 +153,13 @@ final class VarsFile {
       throw BbdiyException.configuration("bash could not source the vars file " + file + ": " + why + "." + shown);
     }
     if (mappingFailure != null) {
-      throw mappingFailure;
+      throw BbdiyException.configuration(mappingFailure.getMessage() + " (vars file " + file + ")");
     }
-    Mapped m = Objects.requireNonNull(mapped);
-    for (Map.Entry<String, String> e : m.configuration().entrySet()) {
-      if (secretKey.test(e.getKey()) && e.getValue().isEmpty()) {
-        String variable = m.origins().getOrDefault(e.getKey(), e.getKey());
-        throw BbdiyException.configuration(variable + " is empty in the vars file " + file + " (" + e.getKey()
-            + "): set it, or remove it and set " + e.getKey() + ".file=<path> in the configuration file; bbdiy"
-            + " never tries an empty password.");
-      }
+    VarsMapping.Result m = Objects.requireNonNull(mapped);
+    for (Map.Entry<String, String> empty : m.emptySecrets().entrySet()) {
+      throw BbdiyException.configuration(empty.getKey() + " is empty in the vars file " + file + " ("
+          + empty.getValue() + "): set it, or remove it and set " + empty.getValue() + ".file=<path> in the"
+          + " configuration file; bbdiy never tries an empty password.");
     }
     List<String> warnings = new ArrayList<>(m.warnings());
     if (!sourced.output().isBlank()) {
@@ -157,6 +168,17 @@ final class VarsFile {
     }
     checkPrivate(file, secretValues, warnings);
     return new Mapped(m.configuration(), warnings, m.origins());
+  }
+
+  /** Returns every variable a secret setting declares, bbdiy's and every installed provider's. */
+  private static Set<String> secretVariables(ProviderRegistry registry) {
+    Set<String> out = new LinkedHashSet<>();
+    CoreKeys.GROUPS.values().forEach(list -> list.stream().filter(Setting::secret)
+        .forEach(s -> out.addAll(s.varsFile())));
+    for (ProviderRegistry.Entry e : registry.entries()) {
+      e.provider().settings().stream().filter(Setting::secret).forEach(s -> out.addAll(s.varsFile()));
+    }
+    return out;
   }
 
   /** Warns when others can read a vars file that holds a secret itself (not one it reads from elsewhere). */
@@ -197,8 +219,12 @@ final class VarsFile {
         : d.toMillis() % 1000 == 0 ? d.toSeconds() + "s" : d.toMillis() + "ms";
   }
 
-  /** Returns every variable {@code file} sets, arrays as lists, and what it printed. */
-  static Sourced source(Path file, Duration limit) {
+  /**
+   * Returns every variable {@code file} sets, arrays as lists, and what it printed.
+   *
+   * @param environment the variables among {@link #PASSED} to give the file instead of this process's own
+   */
+  static Sourced source(Path file, Duration limit, Map<String, String> environment) {
     if (!Files.isRegularFile(file)) {
       throw BbdiyException.configuration("The vars file " + file + " does not exist");
     }
@@ -213,7 +239,12 @@ final class VarsFile {
       cmd.addAll(List.of("bash", "-c", DUMP, "bbdiy-vars", file.toAbsolutePath().toString(), out.toString()));
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
           .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-      pb.environment().keySet().removeIf(k -> !Set.of("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ").contains(k));
+      pb.environment().keySet().removeIf(k -> !PASSED.contains(k));
+      for (String k : PASSED) {
+        if (environment.containsKey(k)) {
+          pb.environment().put(k, environment.get(k));
+        }
+      }
       Process p = pb.start();
       Tail tail = new Tail(p.getInputStream());
       Thread reader = new Thread(tail, "bbdiy-vars-output");
@@ -354,222 +385,6 @@ final class VarsFile {
         vars.put(name, List.copyOf(fields.subList(i + 3, i + 3 + n)));
         i += 3 + n;
       }
-    }
-  }
-
-  /** Maps Atlassian's variables onto bbdiy's keys. */
-  static Mapped map(Map<String, List<String>> vars) {
-    Map<String, String> c = new LinkedHashMap<>();
-    List<String> warnings = new ArrayList<>();
-    List<String> unsupported = new ArrayList<>();
-    Map<String, String> origins = new LinkedHashMap<>();
-    for (Map.Entry<String, List<String>> e : vars.entrySet()) {
-      String name = e.getKey();
-      String value = e.getValue().isEmpty() ? "" : e.getValue().get(0);
-      String list = String.join(",", e.getValue());
-      Map<String, String> before = new HashMap<>(c);
-      mapOne(vars, name, value, list, e.getValue().size(), c, warnings, unsupported);
-      c.forEach((key, v) -> {
-        if (!v.equals(before.get(key))) {
-          origins.put(key, name);
-        }
-      });
-    }
-    if (!unsupported.isEmpty()) {
-      warnings.add("variables of the vars file bbdiy does not support, not used: " + String.join(", ", unsupported));
-    }
-    if ("tar".equals(c.get("archive.type")) && !c.containsKey("tar.dir") && c.containsKey("work.dir")) {
-      warnings.add("BITBUCKET_BACKUP_ARCHIVE_ROOT is not set: archives go to " + c.get("work.dir") + "/archives");
-      c.put("tar.dir", c.get("work.dir").replaceAll("/+$", "") + "/archives");
-    }
-    return new Mapped(c, warnings, origins);
-  }
-
-  private static void mapOne(Map<String, List<String>> vars, String name, String value, String list, int items,
-      Map<String, String> c, List<String> warnings, List<String> unsupported) {
-    switch (name) {
-      case "BITBUCKET_URL":
-        c.put("bitbucket.url", value);
-        break;
-      case "BITBUCKET_BACKUP_USER":
-        c.put("bitbucket.user", value);
-        break;
-      case "BITBUCKET_BACKUP_PASS":
-        c.put("bitbucket.password", value);
-        break;
-      case "INSTANCE_NAME":
-        c.put("instance.name", value);
-        break;
-      case "INSTANCE_TYPE":
-        c.put("instance.type", value);
-        break;
-      case "BITBUCKET_HOME":
-        c.put("instance.home", value);
-        break;
-      case "BITBUCKET_DATA_STORES":
-        putIfNotEmpty(c, "instance.data-stores", list);
-        break;
-      case "BITBUCKET_BACKUP_EXCLUDE_REPOS":
-        putIfNotEmpty(c, "instance.exclude-repositories", list);
-        break;
-      case "BITBUCKET_UID":
-        putIfNotEmpty(c, "instance.owner-user", value);
-        break;
-      case "BITBUCKET_GID":
-        putIfNotEmpty(c, "instance.owner-group", value);
-        break;
-      case "BACKUP_DISK_TYPE":
-        c.put("home.type", strategy(name, value, Map.of("rsync", "rsync", "amazon-ebs", "amazon-ebs", "none", "none",
-            "", "none")));
-        break;
-      case "BACKUP_DATABASE_TYPE":
-        c.put("database.type", strategy(name, value, Map.of("postgresql", "postgresql", "amazon-rds", "amazon-rds",
-            "none", "none", "", "none")));
-        break;
-      case "BACKUP_ARCHIVE_TYPE":
-        archive(value, c, warnings);
-        break;
-      case "BACKUP_ZERO_DOWNTIME":
-        c.put("bitbucket.zero-downtime", value.isEmpty() ? "false" : value);
-        break;
-      case "BITBUCKET_DB":
-        c.put("postgresql.database", value);
-        break;
-      case "POSTGRES_HOST":
-        c.put("postgresql.host", value);
-        break;
-      case "POSTGRES_PORT":
-        c.put("postgresql.port", value);
-        break;
-      case "POSTGRES_USERNAME":
-        c.put("postgresql.user", value);
-        break;
-      case "POSTGRES_PASSWORD":
-        putIfNotEmpty(c, "postgresql.password", value);
-        break;
-      case "PGPASSWORD":
-        if (!vars.containsKey("POSTGRES_PASSWORD") || vars.get("POSTGRES_PASSWORD").get(0).isEmpty()) {
-          putIfNotEmpty(c, "postgresql.password", value);
-        }
-        break;
-      case "BITBUCKET_BACKUP_ROOT":
-        c.put("work.dir", value);
-        break;
-      case "BITBUCKET_BACKUP_ARCHIVE_ROOT":
-        c.put("tar.dir", value);
-        break;
-      case "KEEP_BACKUPS":
-        c.put("retention.keep", value.isEmpty() ? "0" : value);
-        break;
-      case "BITBUCKET_VERBOSE_BACKUP":
-        c.put("output.verbose", value.isEmpty() ? "false" : value);
-        break;
-      case "BITBUCKET_RESTORE_ROOT":
-        warnings.add("BITBUCKET_RESTORE_ROOT is not needed: bbdiy extracts straight into the restore targets");
-        break;
-      case "CURL_OPTIONS":
-        warnings.add("CURL_OPTIONS is ignored: bbdiy does not run curl; for a private CA set"
-            + " bitbucket.ca-certificates (certificate checks cannot be turned off)");
-        break;
-      case "BACKUP_ELASTICSEARCH_TYPE":
-        if (!value.isEmpty()) {
-          warnings.add("BACKUP_ELASTICSEARCH_TYPE=" + value + " is not supported: bbdiy does not back up the"
-              + " search index; Bitbucket rebuilds it after a restore");
-        }
-        break;
-      // AWS, for the bbdiy-aws providers
-      case "EBS_VOLUME_MOUNT_POINT_AND_DEVICE_NAMES":
-        putIfNotEmpty(c, "amazon-ebs.volumes", list);
-        break;
-      case "AWS_REGION":
-        putIfNotEmpty(c, "amazon-ebs.region", value);
-        putIfNotEmpty(c, "amazon-rds.region", value);
-        break;
-      case "RDS_INSTANCE_ID":
-        putIfNotEmpty(c, "amazon-rds.instance-id", value);
-        break;
-      case "IS_AURORA":
-        putIfNotEmpty(c, "amazon-rds.aurora", value);
-        break;
-      case "BACKUP_DEST_REGION":
-        putIfNotEmpty(c, "amazon-ebs.copy-region", value);
-        putIfNotEmpty(c, "amazon-rds.copy-region", value);
-        break;
-      case "BACKUP_DEST_AWS_ACCOUNT_ID":
-        putIfNotEmpty(c, "amazon-ebs.copy-account", value);
-        putIfNotEmpty(c, "amazon-rds.copy-account", value);
-        break;
-      case "BACKUP_DEST_AWS_ROLE":
-        putIfNotEmpty(c, "amazon-ebs.copy-role", value);
-        putIfNotEmpty(c, "amazon-rds.copy-role", value);
-        break;
-      case "AWS_ADDITIONAL_TAGS":
-        putIfNotEmpty(c, "amazon-ebs.tags", list);
-        putIfNotEmpty(c, "amazon-rds.tags", list);
-        break;
-      case "RESTORE_RDS_INSTANCE_CLASS":
-        putIfNotEmpty(c, "amazon-rds.restore-instance-class", value);
-        break;
-      case "RESTORE_RDS_SUBNET_GROUP_NAME":
-        putIfNotEmpty(c, "amazon-rds.restore-subnet-group", value);
-        break;
-      case "RESTORE_RDS_SECURITY_GROUP":
-        putIfNotEmpty(c, "amazon-rds.restore-security-groups", list);
-        break;
-      case "RESTORE_DISK_VOLUME_TYPE":
-        putIfNotEmpty(c, "amazon-ebs.restore-volume-type", value);
-        break;
-      case "RESTORE_DISK_IOPS":
-        putIfNotEmpty(c, "amazon-ebs.restore-iops", value);
-        break;
-      default:
-        if (name.startsWith("HIPCHAT_")) {
-          if (!value.isEmpty()) {
-            warnings.add(name + " is not supported: HipChat no longer exists; set notify.webhook (Slack incoming"
-                + " webhooks work)");
-          }
-        } else if (!value.isEmpty() || items > 1) {
-          unsupported.add(name);
-        }
-    }
-  }
-
-  private static String strategy(String var, String value, Map<String, String> supported) {
-    String v = value.trim().toLowerCase(Locale.ROOT);
-    String mapped = supported.get(v);
-    if (mapped == null) {
-      throw BbdiyException.configuration(var + "=" + value + " is not supported by bbdiy. Supported: "
-          + String.join(", ", new java.util.TreeSet<>(supported.keySet())).replaceFirst("^, ", "")
-          + ". The built-in copy provider (home.type=copy) needs no external tool.");
-    }
-    return mapped;
-  }
-
-  private static void archive(String value, Map<String, String> c, List<String> warnings) {
-    switch (value.trim().toLowerCase(Locale.ROOT)) {
-      case "tar":
-        c.put("archive.type", "tar");
-        c.put("tar.compression", "gzip"); // what Atlassian's restore script reads
-        break;
-      case "aws-snapshots":
-        c.put("archive.type", "tar");
-        warnings.add("BACKUP_ARCHIVE_TYPE=aws-snapshots: snapshots are copied with the amazon-ebs/amazon-rds"
-            + " copy-* settings; the manifest of each backup is kept as a small tar.zst");
-        break;
-      case "":
-        c.put("archive.type", "tar");
-        warnings.add("BACKUP_ARCHIVE_TYPE is empty: Atlassian's scripts then keep only the working copy; bbdiy"
-            + " always stores a verified archive (tar.zst)");
-        break;
-      default:
-        throw BbdiyException.configuration("BACKUP_ARCHIVE_TYPE=" + value + " is not supported by bbdiy: use tar"
-            + " (or leave it empty). gpg-zip: encrypt the archive directory at rest instead.");
-    }
-  }
-
-  private static void putIfNotEmpty(Map<String, String> c, String key, String value) {
-    if (!value.isBlank()) {
-      c.put(key, value);
     }
   }
 }

@@ -3,12 +3,19 @@ package dev.bbdiy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bbdiy.core.internal.JsonObject;
+import dev.bbdiy.simulator.BitbucketHomes;
+import dev.bbdiy.testkit.FakeBitbucketExtension;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The shaded jar, run as users run it: a separate process. */
 class CliJarIT {
@@ -17,13 +24,77 @@ class CliJarIT {
   record Run(int code, String out) {}
 
   static Run java(String... args) throws Exception {
+    return java(JAR, args);
+  }
+
+  static Run java(Path jar, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-jar", JAR.toString()));
+        "-jar", jar.toString()));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(5, TimeUnit.MINUTES)).isTrue();
     return new Run(p.exitValue(), out);
+  }
+
+  @RegisterExtension
+  final FakeBitbucketExtension bitbucket = FakeBitbucketExtension.create(b -> b.drainTime(Duration.ofMillis(20)));
+
+  @TempDir Path temp;
+
+  /** Installs the jar as a package would: a directory of its own, with plugins/ beside it. */
+  Path install() throws Exception {
+    Path dir = Files.createDirectories(temp.resolve("usr/share/bbdiy"));
+    Files.copy(JAR, dir.resolve("bbdiy-cli.jar"));
+    Files.createDirectories(dir.resolve("plugins"));
+    return dir.resolve("bbdiy-cli.jar");
+  }
+
+  @Test
+  void java_jar_finds_the_plugins_next_to_the_jar_and_reports_the_broken_ones() throws Exception {
+    Path jar = install();
+    Path plugins = jar.resolveSibling("plugins");
+    Path acme = PluginJars.acmeAndBroken(plugins);
+
+    Run r = java(jar, "providers", "--json");
+
+    assertThat(r.code()).as(r.out()).isZero();
+    String json = r.out().substring(r.out().indexOf("\n{") + 1);
+    JsonObject parsed = JsonObject.parse(json, "providers");
+    assertThat(parsed.array("database").toString()).contains("acme-sqlite", acme.toString(), "postgresql",
+        "built in");
+    assertThat(parsed.array("pluginDirectories").toString()).contains(plugins.toString(), "/etc/bbdiy/plugins");
+    assertThat(parsed.array("loadErrors").toString()).contains("not-a-jar.jar", "com.acme.bbdiy.Throws",
+        "com.acme.bbdiy.BadName", "com.acme.bbdiy.Absent", "unlinked.jar", "com.acme.bbdiy.StaticInit");
+  }
+
+  @Test
+  void a_plugin_database_provider_backs_up_and_restores_through_java_jar() throws Exception {
+    Path jar = install();
+    PluginJars.acme(jar.resolveSibling("plugins"));
+    BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(1).useGit(false));
+    Path db = Files.writeString(temp.resolve("acme.db"), "rows of Acme's database\n");
+    Path password = Files.writeString(temp.resolve("password"), "admin\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    Path config = Files.writeString(temp.resolve("bbdiy.properties"), String.join("\n",
+        "bitbucket.url=" + bitbucket.url(),
+        "bitbucket.user=admin",
+        "bitbucket.password.file=" + password,
+        "instance.home=" + temp.resolve("home"),
+        "work.dir=" + temp.resolve("work"),
+        "tar.dir=" + temp.resolve("archives"),
+        "database.type=acme-sqlite",
+        "acme-sqlite.database=" + db,
+        ""));
+
+    Run backup = java(jar, "backup", "--config", config.toString());
+    assertThat(backup.code()).as(backup.out()).isZero();
+
+    Path restored = temp.resolve("restored.db");
+    Run restore = java(jar, "restore", "latest", "--database-only", "--target-database", restored.toString(),
+        "--config", config.toString());
+    assertThat(restore.code()).as(restore.out()).isZero();
+    assertThat(restored).hasContent("rows of Acme's database");
   }
 
   @Test

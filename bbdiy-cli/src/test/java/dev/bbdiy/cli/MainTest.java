@@ -368,6 +368,7 @@ class MainTest {
           "  BITBUCKET_DB=bitbucket",
           "fi",
           "HIPCHAT_URL=https://api.hipchat.com",
+          "HIPCHAT_ROOM=backups",
           "STANDBY_HOME=/var/standby",
           ""));
     }

@@ -24,15 +24,17 @@ import java.util.Set;
  */
 public final class PostgresProvider implements DatabaseDumperProvider {
   public static final Setting HOST = Setting.of("host", SettingType.STRING,
-      "Database host (POSTGRES_HOST).").withDefault("localhost");
+      "Database host (POSTGRES_HOST).").withDefault("localhost").fromVarsFile("POSTGRES_HOST");
   public static final Setting PORT = Setting.of("port", SettingType.INTEGER,
-      "Database port (POSTGRES_PORT).").withDefault("5432").withRange("1", "65535");
+      "Database port (POSTGRES_PORT).").withDefault("5432").withRange("1", "65535").fromVarsFile("POSTGRES_PORT");
   public static final Setting USER = Setting.of("user", SettingType.STRING,
-      "Database user (POSTGRES_USERNAME); needs to read every table.").withDefault("bitbucket");
+      "Database user (POSTGRES_USERNAME); needs to read every table.").withDefault("bitbucket")
+      .fromVarsFile("POSTGRES_USERNAME");
   public static final Setting PASSWORD = Setting.of("password", SettingType.SECRET,
-      "Database password (POSTGRES_PASSWORD, PGPASSWORD); or postgresql.password.file, or a ~/.pgpass entry.");
+      "Database password (POSTGRES_PASSWORD, PGPASSWORD); or postgresql.password.file, or a ~/.pgpass entry.")
+      .fromVarsFile("POSTGRES_PASSWORD", "PGPASSWORD");
   public static final Setting DATABASE = Setting.of("database", SettingType.STRING,
-      "Bitbucket's database (BITBUCKET_DB).").withDefault("bitbucket");
+      "Bitbucket's database (BITBUCKET_DB).").withDefault("bitbucket").fromVarsFile("BITBUCKET_DB");
   public static final Setting SSLMODE = Setting.of("sslmode", SettingType.STRING,
       "libpq sslmode: disable, prefer, require, verify-ca, verify-full (PGSSLMODE).");
   public static final Setting SSLROOTCERT = Setting.of("sslrootcert", SettingType.PATH,
