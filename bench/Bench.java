@@ -52,7 +52,8 @@ public final class Bench {
       case "archive" -> archive(Path.of(args[1]), Path.of(args[2]), Compression.parse(args[3]),
           Integer.parseInt(args[4]));
       case "extract" -> extract(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
-      case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]));
+      case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]),
+          settings(java.util.Arrays.copyOfRange(args, 5, args.length)));
       case "pg" -> pg(args[1], args[2], Path.of(args[3]));
       default -> throw new IllegalArgumentException("unknown command " + args[0]);
     }
@@ -178,16 +179,33 @@ public final class Bench {
    * Runs a home provider's prepare pass, changes about {@code changeFraction} of the files, then its capture
    * pass, and prints the time of each.
    */
-  static void home(String provider, Path home, Path work, double changeFraction) throws Exception {
+  /** Parses {@code key=value} arguments into a provider's configuration. */
+  static Map<String, String> settings(String[] args) {
+    Map<String, String> out = new java.util.HashMap<>();
+    for (String a : args) {
+      int eq = a.indexOf('=');
+      out.put(a.substring(0, eq), a.substring(eq + 1));
+    }
+    return out;
+  }
+
+  /**
+   * A home provider's live pass, then about {@code changeFraction} of the files changed (the attachments, or the
+   * loose objects of a home made by generate-objects), then the pass while Bitbucket would be locked; prints both
+   * durations and the differences left between the home and the copy.
+   */
+  static void home(String provider, Path home, Path work, double changeFraction, Map<String, String> settings)
+      throws Exception {
     HomeSnapshotterProvider p = ProviderRegistry.load().home(provider);
     BitbucketInstance instance = BitbucketInstance.of("bench", home);
-    HomeSnapshotter s = p.create(TestContexts.providerContext(p, Map.of(), instance, work));
+    HomeSnapshotter s = p.create(TestContexts.providerContext(p, settings, instance, work));
     var ctx = TestContexts.run(work, Phase.PREFLIGHT);
     s.preflight(ctx);
     long t0 = System.nanoTime();
     s.prepare(ctx.in(Phase.PREPARE));
     double prepare = (System.nanoTime() - t0) / 1e9;
-    int changed = change(home, changeFraction);
+    int changed = Files.isDirectory(home.resolve("shared/data/attachments")) ? change(home, changeFraction)
+        : changeObjects(home, changeFraction);
     long t1 = System.nanoTime();
     CaptureHandle h = s.capture(ctx.in(Phase.CAPTURE));
     double capture = (System.nanoTime() - t1) / 1e9;

@@ -121,13 +121,15 @@ final class Mirror {
     if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       Files.createDirectories(target);
     }
+    // With a journal, each directory is watched before it is listed, on the walk's thread: no listing ahead.
     try (Copier copier = new Copier();
+        ListingAhead<Child> listing = listing(journal == null ? workers : 0);
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(newIndex),
             1 << 16));
         DataOutputStream fixes = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(dirFixes),
             1 << 16))) {
       out.writeLong(passStart);
-      Walk walk = new Walk(copier, out, fixes);
+      Walk walk = new Walk(copier, listing, out, fixes);
       walk.journal = journal;
       if (useIndex) {
         try (IndexReader old = new IndexReader(index)) {
@@ -159,13 +161,15 @@ final class Mirror {
   /** The recursive comparison of one pass. */
   private final class Walk {
     final Copier copier;
+    final ListingAhead<Child> listing;
     final DataOutputStream out;
     final DataOutputStream fixes;
     @Nullable IndexReader old;
     @Nullable ChangeJournal journal;
 
-    Walk(Copier copier, DataOutputStream out, DataOutputStream fixes) {
+    Walk(Copier copier, ListingAhead<Child> listing, DataOutputStream out, DataOutputStream fixes) {
       this.copier = copier;
+      this.listing = listing;
       this.out = out;
       this.fixes = fixes;
     }
@@ -176,7 +180,7 @@ final class Mirror {
       if (journal != null) {
         journal.watch(src, rel); // before the listing: any later change is an event, any earlier one is listed
       }
-      List<Child> children = sourceChildren(src, rel);
+      List<Child> children = listing.children(src, rel);
       List<String> names = new ArrayList<>(children.size());
       for (Child c : children) {
         names.add(c.name);
@@ -207,7 +211,7 @@ final class Mirror {
     /** Index pass over one directory; returns whether its entries changed. */
     boolean indexed(Path src, Path dst, String rel) throws IOException {
       boolean touched = false;
-      for (Child c : sourceChildren(src, rel)) {
+      for (Child c : listing.children(src, rel)) {
         IndexEntry before = null;
         while (old.peek() != null && TreeWalker.ORDER.compare(old.peek().path, c.rel) < 0) {
           touched |= deleteEntry(old.next());
@@ -348,9 +352,10 @@ final class Mirror {
     Instant start = Instant.now();
     Path dirFixes = index.resolveSibling(index.getFileName() + ".journal-dirs");
     try (Copier copier = new Copier();
+        ListingAhead<Child> listing = listing(workers);
         DataOutputStream fixes = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(dirFixes),
             1 << 16))) {
-      Walk walk = new Walk(copier, new DataOutputStream(java.io.OutputStream.nullOutputStream()), fixes);
+      Walk walk = new Walk(copier, listing, new DataOutputStream(java.io.OutputStream.nullOutputStream()), fixes);
       String covered = null;
       java.util.Set<String> parents = new java.util.TreeSet<>(TreeWalker.ORDER);
       for (Map.Entry<String, ChangeJournal.Change> e : changes.entrySet()) {
@@ -428,6 +433,26 @@ final class Mirror {
   }
 
   private record Child(String name, String rel, Path path, FileMeta meta) {}
+
+  /** Lists the source's directories ahead of the walk on {@code threads} workers (none below two). */
+  private ListingAhead<Child> listing(int threads) {
+    return new ListingAhead<>(this::sourceChildren, new ListingAhead.Shape<>() {
+      @Override
+      public boolean isDirectory(Child c) {
+        return c.meta.type() == FileMeta.Type.DIRECTORY;
+      }
+
+      @Override
+      public Path path(Child c) {
+        return c.path;
+      }
+
+      @Override
+      public String rel(Child c) {
+        return c.rel;
+      }
+    }, threads);
+  }
 
   /**
    * Returns the source's children, sorted by name bytes, without excluded and vanished entries. Names are raw
