@@ -250,6 +250,11 @@ public final class TarBackupWriter implements Closeable {
    */
   public BackupSummary finish(BackupSummary summary) throws IOException {
     sha256.finish();
+    if (hardLinks.unlinked() > 0) {
+      progress.warning(hardLinks.unlinked() + " names of files with several hard links were stored as separate"
+          + " files (more than " + HardLinks.LIMIT + " such files had links still to come): their content is"
+          + " complete, a restore does not link them");
+    }
     entries.close();
     BackupSummary withTotals = summary.withTotals(files, bytes);
     Path manifest = entriesFile.resolveSibling(entriesFile.getFileName() + ".manifest.json");
