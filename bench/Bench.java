@@ -55,6 +55,7 @@ public final class Bench {
       case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]),
           settings(java.util.Arrays.copyOfRange(args, 5, args.length)));
       case "pg" -> pg(args[1], args[2], Path.of(args[3]));
+      case "restore-pg" -> restorePg(args[1], Path.of(args[2]), Path.of(args[3]), args[4]);
       default -> throw new IllegalArgumentException("unknown command " + args[0]);
     }
   }
@@ -248,6 +249,40 @@ public final class Bench {
       }
     }
     return touched.size();
+  }
+
+  /**
+   * A backup of {@code home} and {@code database} (copy, postgresql, tar) against the simulator, then its restore
+   * into an empty directory and the new database {@code target}; prints the restore's time and phases.
+   */
+  static void restorePg(String database, Path home, Path base, String target) throws Exception {
+    try (FakeBitbucketServer bitbucket = FakeBitbucketServer.builder().drainTime(Duration.ofMillis(100)).start()) {
+      ProviderRegistry registry = ProviderRegistry.load();
+      java.util.function.Supplier<BackupEngine> engine = () -> BackupEngine.builder()
+          .instance(BitbucketInstance.of("bench", home))
+          .workDir(base.resolve("work"))
+          .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+              .pollInterval(Duration.ofMillis(20)).build())
+          .home(registry.home("copy"))
+          .database(registry.database("postgresql"))
+          .archiver(registry.archiver("tar"))
+          .configuration(Map.of("postgresql.host", "127.0.0.1", "postgresql.user", "postgres",
+              "postgresql.database", database, "tar.dir", base.resolve("archives").toString()))
+          .build();
+      BackupResult b = engine.get().backup();
+      long start = System.nanoTime();
+      dev.bbdiy.api.RestoreResult r = engine.get().restore(dev.bbdiy.core.RestoreRequest.builder(b.id())
+          .targetHome(base.resolve("restored")).targetDatabase(target).build());
+      double secs = (System.nanoTime() - start) / 1e9;
+      System.out.printf(Locale.ROOT, "restore=%.3f extract=%.3f restore_database=%.3f restore_home=%.3f files=%d"
+          + " archive=%s%n", secs, seconds(r.phases().get(Phase.EXTRACT)), seconds(r.phases().get(
+          Phase.RESTORE_DATABASE)), seconds(r.phases().get(Phase.RESTORE_HOME)), r.files(),
+          base.resolve("archives").resolve(b.id() + ".tar.zst"));
+    }
+  }
+
+  static double seconds(@org.jspecify.annotations.Nullable Duration d) {
+    return d == null ? 0 : d.toNanos() / 1e9;
   }
 
   /** A full backup against the simulator; prints the lock window as the simulator measured it. */
