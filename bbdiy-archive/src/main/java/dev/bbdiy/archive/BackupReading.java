@@ -329,11 +329,93 @@ final class BackupReading implements Closeable {
         problem("The archive holds no " + BackupLayout.HOME + " and no " + BackupLayout.DATABASE + ": it is not a"
             + " Bitbucket backup");
       }
+      if (readable) {
+        checkWithoutManifest(actualFile, problems);
+      }
       problems.add(0, NO_MANIFEST);
     } else {
       summary = compare(manifestFile, actualFile, files, bytes, problems);
     }
     return new Outcome(summary, entries, files, bytes, readable, List.copyOf(problems));
+  }
+
+  /** How many symbolic links and hard-link targets an archive without a manifest may hold to be checked. */
+  static final int UNMANIFESTED_LINK_LIMIT = 100_000;
+
+  /**
+   * The checks an archive without a manifest (Atlassian's) still gets, the same that extraction makes: no entry
+   * below a symbolic link stored before it, and a hard link only to a regular file stored before it. So {@code
+   * verify} and restore agree on such an archive too. Two reads of the entry list, in memory only the symbolic
+   * links and the hard links' targets, each up to {@link #UNMANIFESTED_LINK_LIMIT}.
+   */
+  static void checkWithoutManifest(Path actualFile, List<String> problems) throws IOException {
+    Problems found = new Problems(problems);
+    java.util.Set<String> targets = new java.util.HashSet<>();
+    try (DataInputStream in = entryList(actualFile)) {
+      for (EntryRecord r; (r = EntryRecord.readFrom(in)) != null; ) {
+        if (r.type() == FileMeta.Type.HARDLINK && r.target() != null && targets.size() <= UNMANIFESTED_LINK_LIMIT) {
+          targets.add(r.target());
+        }
+      }
+    }
+    if (targets.size() > UNMANIFESTED_LINK_LIMIT) {
+      found.add("The archive has no manifest and more than " + UNMANIFESTED_LINK_LIMIT + " hard links: bbdiy"
+          + " cannot check where they point");
+      return;
+    }
+    java.util.Set<String> symlinks = new java.util.HashSet<>();
+    java.util.Set<String> filesLinkedTo = new java.util.HashSet<>();
+    try (DataInputStream in = entryList(actualFile)) {
+      for (EntryRecord r; (r = EntryRecord.readFrom(in)) != null; ) {
+        String below = symlinkAbove(r.path(), symlinks);
+        if (below != null) {
+          found.add(r.displayPath() + ": below the symbolic link " + FileNames.display(below) + ", through which"
+              + " it would be written");
+        }
+        switch (r.type()) {
+          case SYMLINK:
+            if (symlinks.size() >= UNMANIFESTED_LINK_LIMIT) {
+              found.add("The archive has no manifest and more than " + UNMANIFESTED_LINK_LIMIT + " symbolic links:"
+                  + " bbdiy cannot check that no entry is below one");
+              return;
+            }
+            symlinks.add(r.path());
+            break;
+          case FILE:
+            if (targets.contains(r.path())) {
+              filesLinkedTo.add(r.path());
+            }
+            break;
+          case HARDLINK:
+            String target = r.target();
+            if (target == null || !filesLinkedTo.contains(target) || symlinkAbove(target, symlinks) != null) {
+              found.add(r.displayPath() + ": a hard link to " + (target == null ? "nothing" : FileNames.display(
+                  target)) + ", which is not a regular file stored before it");
+            }
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  }
+
+  private static DataInputStream entryList(Path actualFile) throws IOException {
+    return new DataInputStream(new BufferedInputStream(Files.newInputStream(actualFile), 1 << 16));
+  }
+
+  /** The symbolic link among {@code path}'s parent directories, if there is one. */
+  private static @Nullable String symlinkAbove(String path, java.util.Set<String> symlinks) {
+    if (symlinks.isEmpty()) {
+      return null;
+    }
+    for (int slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) {
+      String parent = path.substring(0, slash);
+      if (symlinks.contains(parent)) {
+        return parent;
+      }
+    }
+    return null;
   }
 
   /** The one problem of a whole archive that has no manifest. */

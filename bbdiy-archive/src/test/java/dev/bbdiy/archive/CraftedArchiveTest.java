@@ -96,7 +96,29 @@ class CraftedArchiveTest {
     Throwable t = restore(tar);
     assertThat(t).isInstanceOfSatisfying(BbdiyException.class,
         e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+    assertThat(verify().problems()).as("verify agrees with restore, beyond the missing manifest").hasSize(2)
+        .last().asString().contains("bitbucket-home/innocent", "not a regular file stored before it");
     outsideUntouched();
+  }
+
+  @Test
+  void without_a_manifest_verify_refuses_an_entry_below_a_symlink_as_restore_does() throws Exception {
+    CraftedTar tar = new CraftedTar().directory("./bitbucket-home").symlink("./bitbucket-home/evil",
+        outside.toString()).file("./bitbucket-home/evil/planted", "planted");
+    assertThat(restore(tar)).isInstanceOf(BbdiyException.class);
+    assertThat(verify().problems()).hasSize(2).last().asString()
+        .contains("bitbucket-home/evil/planted", "below the symbolic link bitbucket-home/evil");
+    outsideUntouched();
+  }
+
+  @Test
+  void without_a_manifest_a_good_archive_has_no_problem_but_the_missing_manifest() throws Exception {
+    CraftedTar tar = new CraftedTar().directory("./bitbucket-home").directory("./bitbucket-home/shared")
+        .file("./bitbucket-home/shared/a", "a").symlink("./bitbucket-home/shared/link", "a")
+        .hardLink("./bitbucket-home/shared/z", "./bitbucket-home/shared/a");
+    assertThat(restore(tar)).isNull();
+    assertThat(verify().problems()).containsExactly(BackupReading.NO_MANIFEST);
+    assertThat(Files.isSameFile(home.resolve("shared/a"), home.resolve("shared/z"))).isTrue();
   }
 
   @Test
