@@ -1,5 +1,6 @@
 package dev.bbdiy.aws;
 
+import software.amazon.awssdk.utils.SdkAutoCloseable;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.Setting;
@@ -82,8 +83,57 @@ final class AwsSupport {
   static AwsCredentialsProvider assumed(String roleArn, Region region, Settings s) {
     StsClient sts = StsClient.builder().region(region).httpClient(HTTP).credentialsProvider(credentials())
         .overrideConfiguration(overrides(s)).build();
-    return StsAssumeRoleCredentialsProvider.builder().stsClient(sts)
-        .refreshRequest(r -> r.roleArn(roleArn).roleSessionName("bbdiy-snapshot-copy")).build();
+    return new AssumedRole(sts, StsAssumeRoleCredentialsProvider.builder().stsClient(sts)
+        .refreshRequest(r -> r.roleArn(roleArn).roleSessionName("bbdiy-snapshot-copy")).build());
+  }
+
+  /** Credentials of an assumed role that, once closed, also close the STS client they were fetched with. */
+  private record AssumedRole(StsClient sts, StsAssumeRoleCredentialsProvider provider)
+      implements AwsCredentialsProvider, SdkAutoCloseable {
+    @Override
+    public software.amazon.awssdk.auth.credentials.AwsCredentials resolveCredentials() {
+      return provider.resolveCredentials();
+    }
+
+    @Override
+    public void close() {
+      closeAll(List.of(provider, sts));
+    }
+  }
+
+  /**
+   * The SDK clients (and credentials that hold clients) one provider instance made, closed together at its end.
+   * The HTTP client is shared by all of them for the JVM's life and holds no threads; it is not closed here.
+   */
+  static final class Clients {
+    private final List<SdkAutoCloseable> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Remembers a client, and its credentials when they hold resources of their own. */
+    <T extends SdkAutoCloseable> T add(T client, @Nullable AwsCredentialsProvider credentials) {
+      if (credentials instanceof SdkAutoCloseable) {
+        opened.add((SdkAutoCloseable) credentials);
+      }
+      opened.add(client);
+      return client;
+    }
+
+    /** Closes every client made so far. */
+    void close() {
+      List<SdkAutoCloseable> all = List.copyOf(opened);
+      opened.clear();
+      closeAll(all);
+    }
+  }
+
+  /** Closes each of {@code resources}; a failure to close one does not keep the others open. */
+  static void closeAll(List<? extends SdkAutoCloseable> resources) {
+    for (SdkAutoCloseable r : resources) {
+      try {
+        r.close();
+      } catch (RuntimeException ignored) {
+        // nothing is left to release
+      }
+    }
   }
 
   /**

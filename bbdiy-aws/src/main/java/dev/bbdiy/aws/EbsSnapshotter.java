@@ -62,6 +62,7 @@ final class EbsSnapshotter implements HomeSnapshotter {
   private final List<String[]> createdCopies = Collections.synchronizedList(new ArrayList<>());
   private @Nullable InstanceIdentity identity;
   private @Nullable Ec2Client ec2;
+  private final AwsSupport.Clients clients = new AwsSupport.Clients();
   private final Map<String, String> volumeByDevice = new LinkedHashMap<>();
   private final List<String> otherDataVolumes = new ArrayList<>();
   private boolean rootIsOurs;
@@ -103,7 +104,13 @@ final class EbsSnapshotter implements HomeSnapshotter {
         .credentialsProvider(credentials == null ? AwsSupport.credentials() : credentials)
         .overrideConfiguration(AwsSupport.overrides(s));
     AwsSupport.endpoint(s).ifPresent(b::endpointOverride);
-    return b.build();
+    return clients.add(b.build(), credentials);
+  }
+
+  /** Closes the SDK clients this instance made. */
+  @Override
+  public void close() {
+    clients.close();
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ final class RdsDumper implements DatabaseDumper {
   private final String source;
   private final boolean aurora;
   private @Nullable RdsClient rds;
+  private final AwsSupport.Clients clients = new AwsSupport.Clients();
   private @Nullable Region region;
   private final Map<String, String> described = new LinkedHashMap<>();
   private final List<String[]> created = new ArrayList<>();
@@ -78,7 +79,13 @@ final class RdsDumper implements DatabaseDumper {
         .credentialsProvider(credentials == null ? AwsSupport.credentials() : credentials)
         .overrideConfiguration(AwsSupport.overrides(s));
     AwsSupport.endpoint(s).ifPresent(b::endpointOverride);
-    return b.build();
+    return clients.add(b.build(), credentials);
+  }
+
+  /** Closes the SDK clients this instance made. */
+  @Override
+  public void close() {
+    clients.close();
   }
 
   private <T> T call(String what, String action, Supplier<T> call) {

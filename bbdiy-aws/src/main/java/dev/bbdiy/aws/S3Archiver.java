@@ -111,6 +111,16 @@ final class S3Archiver implements Archiver {
     return s3;
   }
 
+  /** Closes the S3 client, once the operation is over. */
+  @Override
+  public void close() {
+    S3Client client = s3;
+    s3 = null;
+    if (client != null) {
+      client.close();
+    }
+  }
+
   private String key(BackupId id) {
     return prefix + id.value() + format.compression().extension();
   }

@@ -106,8 +106,10 @@ class BackupEngineTest {
     assertThat(eventNames()).containsExactly("OperationStarted", Phase.PREFLIGHT, Phase.PREPARE, Phase.LOCK,
         "Locked", "Drained", Phase.CAPTURE, Phase.UNLOCK, "Unlocked", Phase.COMPLETE, Phase.ARCHIVE, Phase.VERIFY,
         "OperationFinished");
-    assertThat(home.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle");
-    assertThat(database.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle");
+    // close() releases what each source held, once its operation is over.
+    assertThat(home.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle", "close");
+    assertThat(database.calls()).containsExactly("preflight", "prepare", "capture", "complete", "close-handle",
+        "close");
     FakeBitbucketServer server = bitbucket.server();
     assertThat(server.eventTypes().stream().filter(t -> t != EventType.PROGRESS))
         .containsExactly(EventType.LOCKED, EventType.BACKUP_STARTED, EventType.DRAINED, EventType.TASK_ENDED,
@@ -193,6 +195,8 @@ class BackupEngineTest {
     BackupEngine engine = engine().build();
     assertThat(engine.list()).extracting(StoredBackup::id).containsExactly(previous.id());
     assertThat(engine.verify(previous.id()).ok()).isTrue();
+    assertThat(home.calls()).as("released on a failure too").endsWith("close");
+    assertThat(database.calls()).endsWith("close");
     if (!phase.equals("preflight")) {
       assertThat(home.calls()).contains("abort");
       assertThat(database.calls()).contains("abort");
@@ -251,7 +255,9 @@ class BackupEngineTest {
     awaitCall(home, "capture");
     Path stateFile = temp.resolve("work/.bbdiy/maintenance-lock.json");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(stateFile))).isEqualTo("rw-------");
-    assertThat(Files.readString(stateFile)).contains(bitbucket.server().unlockToken().orElseThrow());
+    assertThat(Files.readString(stateFile)).contains(bitbucket.server().unlockToken().orElseThrow())
+        .as("the command it advises is one a real Bitbucket takes: credentials and the token header")
+        .contains("curl -f -u '<admin user>' -X DELETE -H '");
 
     assertThat(engine.cancel("SIGTERM")).isTrue();
     assertThat(engine.awaitIdle(Duration.ofSeconds(10))).isTrue();
@@ -358,7 +364,7 @@ class BackupEngineTest {
     assertThatThrownBy(() -> engine().zeroDowntime(true).build().backup())
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION))
         .hasMessageContaining("atomic");
-    assertThat(home.calls()).isEmpty();
+    assertThat(home.calls()).as("no phase ran; the instance was only released").containsExactly("close");
   }
 
   @Test

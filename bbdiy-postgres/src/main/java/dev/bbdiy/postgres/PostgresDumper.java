@@ -53,6 +53,8 @@ final class PostgresDumper implements DatabaseDumper {
 
   private final PgConfig cfg;
   private final Path workDir;
+  /** The provider's private directory: passfiles, the partial dump. */
+  private final java.util.function.Supplier<Path> stateDirectory;
   private int clientMajor;
   private String clientVersion = "unknown";
   private String serverVersion = "unknown";
@@ -60,9 +62,10 @@ final class PostgresDumper implements DatabaseDumper {
   /** server_version_num of the server restored into, once the restore preflight has asked. */
   private int restoreServerVersion;
 
-  PostgresDumper(PgConfig cfg, Path workDir) {
+  PostgresDumper(PgConfig cfg, Path workDir, java.util.function.Supplier<Path> stateDirectory) {
     this.cfg = cfg;
     this.workDir = workDir;
+    this.stateDirectory = stateDirectory;
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -822,7 +825,7 @@ final class PostgresDumper implements DatabaseDumper {
   }
 
   private Path stateDir() {
-    return workDir.resolve(".bbdiy");
+    return stateDirectory.get();
   }
 
   private void environment(ChildProcess.Builder b, @Nullable Path passfile) {

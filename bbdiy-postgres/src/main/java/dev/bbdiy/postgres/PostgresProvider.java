@@ -85,6 +85,6 @@ public final class PostgresProvider implements DatabaseDumperProvider {
 
   @Override
   public DatabaseDumper create(ProviderContext context) {
-    return new PostgresDumper(PgConfig.from(context.settings()), context.workDir());
+    return new PostgresDumper(PgConfig.from(context.settings()), context.workDir(), context::stateDirectory);
   }
 }

@@ -52,7 +52,7 @@ class PostgresHardeningTest extends PostgresFixture {
   }
 
   private Stream<String> passfilesLeft() throws IOException {
-    Path state = temp.resolve("work/.bbdiy");
+    Path state = temp.resolve("work/.bbdiy/providers/postgresql");
     if (!Files.isDirectory(state)) {
       return Stream.empty();
     }
@@ -69,7 +69,7 @@ class PostgresHardeningTest extends PostgresFixture {
 
   @Test
   void passfiles_a_killed_run_left_are_removed_by_the_next_run_and_live_ones_kept() throws Exception {
-    Path state = Files.createDirectories(temp.resolve("work/.bbdiy"));
+    Path state = Files.createDirectories(temp.resolve("work/.bbdiy/providers/postgresql"));
     Process alive = new ProcessBuilder("sleep", "60").start();
     try {
       Path dead = passfile(state, deadPid(), 1);
@@ -149,7 +149,7 @@ class PostgresHardeningTest extends PostgresFixture {
         .hasMessageContaining(weak)
         .hasMessageContaining("ALTER ROLE " + weak + " CREATEDB");
     assertThat(targetHome).doesNotExist();
-    try (Stream<Path> s = Files.list(temp.resolve("work/.bbdiy"))) {
+    try (Stream<Path> s = Files.list(temp.resolve("work/.bbdiy/providers/postgresql"))) {
       assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("restore-"));
     }
     assertThat(pg.databaseExists(db + "_restored")).isFalse();
@@ -472,7 +472,7 @@ class PostgresHardeningTest extends PostgresFixture {
       scram.dropDatabase(database);
     }
     assertThat(bitbucket.server().isLocked()).isFalse();
-    assertThat(temp.resolve("work/.bbdiy/postgresql-dump.partial")).doesNotExist();
+    assertThat(temp.resolve("work/.bbdiy/providers/postgresql/postgresql-dump.partial")).doesNotExist();
     assertThat(passfilesLeft()).isEmpty();
     assertThat(ProcessHandle.current().descendants()).noneMatch(ph -> ph.info().commandLine().orElse("")
         .contains("pg_dump"));

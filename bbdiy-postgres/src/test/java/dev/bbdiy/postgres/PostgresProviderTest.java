@@ -317,7 +317,7 @@ class PostgresProviderTest extends PostgresFixture {
 
     assertThat(killed).isTrue();
     assertThat(bitbucket.server().isLocked()).isFalse();
-    assertThat(temp.resolve("work/.bbdiy/postgresql-dump.partial")).doesNotExist();
+    assertThat(temp.resolve("work/.bbdiy/providers/postgresql/postgresql-dump.partial")).doesNotExist();
     assertThat(Files.readAllBytes(temp.resolve("work/bitbucket-db/toc.dat"))).isEqualTo(previousToc);
     assertThat(engine(config()).build().list()).extracting(b -> b.id()).containsExactly(first.id());
   }

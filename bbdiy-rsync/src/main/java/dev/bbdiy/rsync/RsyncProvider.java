@@ -45,7 +45,7 @@ public final class RsyncProvider implements HomeSnapshotterProvider {
 
   @Override
   public HomeSnapshotter create(ProviderContext context) {
-    return new RsyncSnapshotter(context.instance(), context.workDir(), context.settings().string(BINARY),
-        context.settings().list(OPTIONS));
+    return new RsyncSnapshotter(context.instance(), context.workDir(), context::stateDirectory,
+        context.settings().string(BINARY), context.settings().list(OPTIONS));
   }
 }

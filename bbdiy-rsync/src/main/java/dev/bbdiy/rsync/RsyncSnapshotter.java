@@ -43,6 +43,8 @@ final class RsyncSnapshotter implements HomeSnapshotter {
 
   private final BitbucketInstance instance;
   private final Path workDir;
+  /** The provider's private directory: exclude lists, the racily written files to re-check. */
+  private final java.util.function.Supplier<Path> stateDirectory;
   private final String binary;
   private final List<String> options;
   private static final long RACY_MAX_SIZE = 1 << 20;
@@ -53,9 +55,11 @@ final class RsyncSnapshotter implements HomeSnapshotter {
   private boolean nanoseconds;
   private @Nullable Instant prepareStart;
 
-  RsyncSnapshotter(BitbucketInstance instance, Path workDir, String binary, List<String> options) {
+  RsyncSnapshotter(BitbucketInstance instance, Path workDir, java.util.function.Supplier<Path> stateDirectory,
+      String binary, List<String> options) {
     this.instance = instance;
     this.workDir = workDir;
+    this.stateDirectory = stateDirectory;
     this.binary = binary;
     this.options = options;
   }
@@ -201,7 +205,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
   }
 
   private Path racyList(HomeTree job) {
-    return workDir.resolve(".bbdiy").resolve("rsync-recent-" + job.layoutPath().replace('/', '_') + ".lst");
+    return stateDirectory.get().resolve("recent-" + job.layoutPath().replace('/', '_') + ".lst");
   }
 
   private void recheckRacy(HomeTree job, RunContext ctx) {
@@ -234,7 +238,7 @@ final class RsyncSnapshotter implements HomeSnapshotter {
     Path excludeFile = null;
     try {
       Files.createDirectories(target);
-      Path stateDir = Files.createDirectories(workDir.resolve(".bbdiy"));
+      Path stateDir = stateDirectory.get();
       excludeFile = Files.createTempFile(stateDir, "rsync-excludes-", ".txt");
       Files.write(excludeFile, job.excludes(), StandardCharsets.UTF_8);
       List<String> cmd = new ArrayList<>(List.of(binary, "-a", "--delete", "--delete-excluded", "--stats",

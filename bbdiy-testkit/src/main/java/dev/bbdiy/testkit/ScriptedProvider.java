@@ -334,6 +334,11 @@ public abstract class ScriptedProvider {
     }
 
     @Override
+    public void close() {
+      provider.calls.add("close");
+    }
+
+    @Override
     public void deleteArtifact(Artifact artifact, RunContext ctx) {
       provider.calls.add("delete " + artifact.property("snapshot"));
       try {

@@ -123,8 +123,9 @@ public final class LockStateFile {
     map.put("pid", Long.toString(s.pid()));
     map.put("host", s.host());
     map.put("startedAt", s.startedAt().toString());
-    map.put("howToRecover", "bbdiy unlock --recover (or: curl -X DELETE '" + s.baseUrl()
-        + "/mvc/maintenance/lock?token=<unlockToken>')");
+    // The curl command is the one a real Bitbucket takes (credentials asked for by curl, token in the header).
+    map.put("howToRecover", "bbdiy unlock --recover (or: " + BitbucketFailures.unlockCommand(s.baseUrl(), null,
+        s.unlockToken() == null ? "<unlockToken>" : s.unlockToken()) + ")");
     try {
       PrivateFiles.createPrivateDirectories(file.getParent());
       PrivateFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
