@@ -1,5 +1,6 @@
 package dev.bbdiy.archive;
 
+import java.util.Objects;
 import dev.bbdiy.kit.FileMeta;
 import dev.bbdiy.kit.TreeWalker;
 
@@ -146,7 +147,7 @@ final class BackupReading implements Closeable {
       if (extractor != null) {
         throw e;
       }
-      problem(e.getMessage());
+      problem(String.valueOf(e.getMessage()));
       return null;
     }
   }
@@ -474,18 +475,20 @@ final class BackupReading implements Closeable {
           found.add("The manifest is not in canonical order at " + expected.displayPath() + ": it is damaged");
         }
         int c = expected == null ? 1 : actualEntry == null ? -1 : order.compare(expected.path(), actualEntry.path());
-        if (c == 0) {
+        if (c == 0 && expected != null && actualEntry != null) {
           found.add(expected.difference(actualEntry));
           lastExpected = expected.path();
           expected = manifest.next();
           actualEntry = next(actual, structure, hardLinks);
-        } else if (c < 0) {
+        } else if (c < 0 && expected != null) {
           found.add(expected.displayPath() + ": missing from the archive");
           lastExpected = expected.path();
           expected = manifest.next();
-        } else {
+        } else if (actualEntry != null) {
           found.add(actualEntry.displayPath() + ": in the archive but not in the manifest");
           actualEntry = next(actual, structure, hardLinks);
+        } else {
+          break; // not reached: the loop runs while one of them is left, and c says which
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -514,16 +517,16 @@ final class BackupReading implements Closeable {
   /** Checks that every hard link names a regular file stored before it (one more read of the entry list). */
   private static void checkHardLinks(Path actualFile, List<EntryRecord> links, Comparator<String> order,
       Problems found) throws IOException {
-    links.sort(Comparator.comparing((EntryRecord r) -> r.target(), order));
+    links.sort(Comparator.comparing(BackupReading::linkTarget, order));
     int i = 0;
     try (DataInputStream actual = new DataInputStream(new BufferedInputStream(Files.newInputStream(actualFile),
         1 << 16))) {
       EntryRecord r;
       while ((r = EntryRecord.readFrom(actual)) != null && i < links.size()) {
-        while (i < links.size() && order.compare(links.get(i).target(), r.path()) < 0) {
+        while (i < links.size() && order.compare(linkTarget(links.get(i)), r.path()) < 0) {
           found.add(badLink(links.get(i++)));
         }
-        while (i < links.size() && links.get(i).target().equals(r.path())) {
+        while (i < links.size() && linkTarget(links.get(i)).equals(r.path())) {
           EntryRecord link = links.get(i++);
           if (r.type() != FileMeta.Type.FILE || order.compare(r.path(), link.path()) >= 0) {
             found.add(badLink(link));
@@ -536,8 +539,13 @@ final class BackupReading implements Closeable {
     }
   }
 
+  /** The target of a hard link entry: {@code Structure.check} only collects links that name one. */
+  private static String linkTarget(EntryRecord link) {
+    return Objects.requireNonNull(link.target(), "a hard link entry without a target");
+  }
+
   private static String badLink(EntryRecord link) {
-    return link.displayPath() + ": a hard link to " + FileNames.display(link.target()) + ", which is not a regular"
+    return link.displayPath() + ": a hard link to " + FileNames.display(linkTarget(link)) + ", which is not a regular"
         + " file stored before it";
   }
 

@@ -1,5 +1,6 @@
 package dev.bbdiy.archive;
 
+import java.util.Objects;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
@@ -159,7 +160,7 @@ final class Prefetch implements AutoCloseable {
   /** Waits for a small file's content, and gives its bytes back to the budget once the caller is done. */
   Content content(Item item) throws IOException {
     try {
-      return item.content().get();
+      return Objects.requireNonNull(item.content(), "a file that was not read ahead").get();
     } catch (ExecutionException e) {
       throw rethrow(e.getCause());
     } catch (InterruptedException e) {
@@ -173,9 +174,13 @@ final class Prefetch implements AutoCloseable {
     budget.release(bytes);
   }
 
-  private static IOException rethrow(Throwable t) {
+  private static IOException rethrow(@Nullable Throwable t) {
     if (t instanceof java.io.UncheckedIOException) {
-      return ((java.io.UncheckedIOException) t).getCause();
+      IOException cause = ((java.io.UncheckedIOException) t).getCause();
+      return cause != null ? cause : new IOException(t);
+    }
+    if (t == null) {
+      return new IOException("reading ahead failed without a cause");
     }
     if (t instanceof IOException) {
       return (IOException) t;

@@ -144,7 +144,7 @@ public final class TarArchiver implements Archiver {
       }
       Files.move(partial, target);
     }
-    PrivateFiles.forceDirectory(target.getParent());
+    PrivateFiles.forceDirectory(PrivateFiles.parentOf(target));
   }
 
   private void removeStalePartials() throws IOException {

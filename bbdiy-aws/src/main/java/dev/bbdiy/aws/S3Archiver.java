@@ -394,8 +394,7 @@ final class S3Archiver implements Archiver {
       try {
         return part.get();
       } catch (ExecutionException e) {
-        throw new IOException("uploading a part of " + where(key) + " failed: " + e.getCause().getMessage(),
-            e.getCause());
+        throw new IOException("uploading a part of " + where(key) + " failed: " + String.valueOf(e.getCause()), e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while uploading");
@@ -450,6 +449,9 @@ final class S3Archiver implements Archiver {
         }
         String name = o.key().substring(prefix.length());
         String suffix = Compression.suffixOf(name);
+        if (suffix == null) {
+          continue; // not an archive of ours
+        }
         Optional<BackupId> id = BackupId.parse(name.substring(0, name.length() - suffix.length()));
         if (id.isPresent()) {
           out.add(new StoredBackup(id.get(), where(o.key()), suffix.substring(1), o.size(), o.lastModified(),

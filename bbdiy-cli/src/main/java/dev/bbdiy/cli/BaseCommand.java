@@ -57,6 +57,7 @@ abstract class BaseCommand implements Callable<Integer> {
   @Option(names = {"-v", "--verbose"}, description = "Print more, and the stack trace of errors.")
   boolean verbose;
 
+  @SuppressWarnings("NullAway.Init") // set first thing in call()
   Output output;
   private @Nullable Config config;
   private Plugins.@Nullable Loaded plugins;
@@ -208,7 +209,7 @@ abstract class BaseCommand implements Callable<Integer> {
         error.put("message", e.getMessage());
         main.out.println(Json.write(Map.of("error", error)));
       }
-      output.error(e.getMessage());
+      output.error(String.valueOf(e.getMessage()));
       if (verbose || e.code() == ErrorCode.INTERNAL) {
         StringWriter trace = new StringWriter();
         e.printStackTrace(new PrintWriter(trace));

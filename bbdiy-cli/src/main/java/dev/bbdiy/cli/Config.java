@@ -1,5 +1,6 @@
 package dev.bbdiy.cli;
 
+import java.util.Objects;
 import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.InstanceType;
@@ -127,7 +128,7 @@ final class Config {
     if (!staging(types, registry).isEmpty()) {
       return;
     }
-    String instance = values.getOrDefault("instance.name", CoreKeys.NAME.defaultValue());
+    String instance = values.getOrDefault("instance.name", "bitbucket"); // CoreKeys.NAME's default
     Path dir = stateDirectory(environment, instance).resolve("archives");
     values.put("tar.dir", dir.toString());
     warnings.add("the vars file names no directory for archives (BITBUCKET_BACKUP_ARCHIVE_ROOT): the manifest"
@@ -187,9 +188,14 @@ final class Config {
     return out;
   }
 
+  /** The settings of a group of bbdiy's own keys, which are always all read. */
+  private static Settings group(Map<String, Settings> core, String name) {
+    return Objects.requireNonNull(core.get(name), () -> "no settings group " + name);
+  }
+
   /** Checks what the types alone cannot: names, choices, URLs. Values are never quoted when they may be secret. */
   private static void checkValues(Map<String, Settings> core) {
-    Settings instance = core.get("instance");
+    Settings instance = group(core, "instance");
     String name = instance.string(CoreKeys.NAME);
     try {
       BackupId.of(name, Instant.EPOCH);
@@ -204,17 +210,17 @@ final class Config {
       throw BbdiyException.configuration("Bad value for instance.type: '" + type + "': use bitbucket-dc or"
           + " bitbucket-mesh");
     }
-    String on = core.get("notify").string(CoreKeys.NOTIFY_ON).trim().toLowerCase(Locale.ROOT);
+    String on = group(core, "notify").string(CoreKeys.NOTIFY_ON).trim().toLowerCase(Locale.ROOT);
     if (!on.equals("always") && !on.equals("failure")) {
       throw BbdiyException.configuration("Bad value for notify.on: '" + on + "': use always or failure");
     }
-    core.get("notify").secret(CoreKeys.WEBHOOK).ifPresent(hook -> {
+    group(core, "notify").secret(CoreKeys.WEBHOOK).ifPresent(hook -> {
       if (!hook.reveal().trim().matches("(?i)https?://[^\\s/?#]+.*")) {
         throw BbdiyException.configuration("Bad value for notify.webhook: it is not an http:// or https:// URL"
             + " (the value is not shown: webhook URLs hold tokens)");
       }
     });
-    core.get("bitbucket").optional(CoreKeys.URL).ifPresent(Config::checkBitbucketUrl);
+    group(core, "bitbucket").optional(CoreKeys.URL).ifPresent(Config::checkBitbucketUrl);
   }
 
   private static void checkBitbucketUrl(String url) {
@@ -301,7 +307,7 @@ final class Config {
         Kind.ARCHIVER, CoreKeys.ARCHIVE_TYPE);
     for (Kind kind : Kind.values()) {
       String group = kind.key().substring(0, kind.key().indexOf('.'));
-      String name = core.get(group).string(types.get(kind)).trim();
+      String name = group(core, group).string(Objects.requireNonNull(types.get(kind))).trim();
       if (kind != Kind.ARCHIVER && name.equals("none")) {
         continue;
       }

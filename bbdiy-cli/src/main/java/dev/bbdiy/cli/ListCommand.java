@@ -46,7 +46,7 @@ final class ListCommand extends BaseCommand {
       try {
         return new BackupId(id);
       } catch (IllegalArgumentException e) {
-        throw new BbdiyException(ErrorCode.USAGE, e.getMessage());
+        throw new BbdiyException(ErrorCode.USAGE, String.valueOf(e.getMessage()));
       }
     }
     return engine.list().stream().filter(StoredBackup::hasManifest).findFirst().map(StoredBackup::id)

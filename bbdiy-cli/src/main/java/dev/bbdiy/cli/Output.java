@@ -1,5 +1,6 @@
 package dev.bbdiy.cli;
 
+import org.jspecify.annotations.Nullable;
 import dev.bbdiy.api.BackupEvent;
 import dev.bbdiy.api.BackupListener;
 import dev.bbdiy.api.Phase;
@@ -181,7 +182,10 @@ final class Output implements BackupListener {
     }
   }
 
-  static String seconds(Duration d) {
+  static String seconds(@Nullable Duration d) {
+    if (d == null) {
+      return "-";
+    }
     return String.format(Locale.ROOT, "%.2fs", d.toNanos() / 1e9);
   }
 

@@ -1,5 +1,6 @@
 package dev.bbdiy.cli;
 
+import org.jspecify.annotations.Nullable;
 import dev.bbdiy.api.BackupResult;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.spi.Secret;
@@ -70,7 +71,10 @@ final class Reporting {
     post(body);
   }
 
-  private static String firstLine(String s) {
+  private static String firstLine(@Nullable String s) {
+    if (s == null) {
+      return "";
+    }
     int nl = s.indexOf('\n');
     return nl < 0 ? s : s.substring(0, nl);
   }
@@ -94,7 +98,7 @@ final class Reporting {
     }
   }
 
-  private void metrics(String instance, boolean success, BackupResult r) {
+  private void metrics(String instance, boolean success, @Nullable BackupResult r) {
     if (metrics.isEmpty()) {
       return;
     }

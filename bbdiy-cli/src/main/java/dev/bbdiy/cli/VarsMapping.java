@@ -1,5 +1,6 @@
 package dev.bbdiy.cli;
 
+import java.util.Objects;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.spi.Capability;
@@ -105,7 +106,7 @@ final class VarsMapping {
       }
       String shown = String.join(" ", vars.get(old));
       if (isSet(now)) {
-        if (!vars.get(now).equals(vars.get(old))) {
+        if (!Objects.equals(vars.get(now), vars.get(old))) {
           throw BbdiyException.configuration("The vars file sets " + old + "=" + shown + " and " + now + "="
               + String.join(" ", vars.get(now)) + ": " + old + " is the old name of " + now + " in Atlassian's"
               + " scripts. Remove " + old + ".");
@@ -276,8 +277,9 @@ final class VarsMapping {
       }
     }
     for (Map.Entry<String, String> e : new ArrayList<>(origins.entrySet())) {
-      if (e.getValue().equals("AWS_ADDITIONAL_TAGS") && c.get(e.getKey()).contains("\"Key\"")) {
-        c.put(e.getKey(), tags(c.get(e.getKey())));
+      String value = c.get(e.getKey());
+      if (e.getValue().equals("AWS_ADDITIONAL_TAGS") && value != null && value.contains("\"Key\"")) {
+        c.put(e.getKey(), tags(value));
       }
     }
     if ("amazon-ebs".equals(selected(Kind.HOME)) && isSet("HOME_DIRECTORY_MOUNT_POINT")
@@ -332,7 +334,8 @@ final class VarsMapping {
         }
       }
       if (group != null) {
-        if (!group.examples().get(name).matcher(shown).matches()) {
+        Pattern example = group.examples().get(name);
+        if (example == null || !example.matcher(shown).matches()) {
           notUsed.computeIfAbsent(group, g -> new ArrayList<>()).add(name);
         }
       } else if (!shown.isBlank()) {
@@ -350,7 +353,7 @@ final class VarsMapping {
   private @Nullable String selected(Kind kind) {
     String name = later.containsKey(kind.key()) ? later.get(kind.key()) : c.get(kind.key());
     if (name == null) {
-      for (Setting s : CoreKeys.GROUPS.get(kind.key().substring(0, kind.key().indexOf('.')))) {
+      for (Setting s : CoreKeys.GROUPS.getOrDefault(kind.key().substring(0, kind.key().indexOf('.')), List.of())) {
         name = s.defaultValue();
       }
     }

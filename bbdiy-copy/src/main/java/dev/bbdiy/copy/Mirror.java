@@ -208,16 +208,21 @@ final class Mirror {
       return touched;
     }
 
+    /** The index of the previous pass, which the index pass reads. */
+    private IndexReader index() {
+      return Objects.requireNonNull(old, "the index pass runs with an index");
+    }
+
     /** Index pass over one directory; returns whether its entries changed. */
     boolean indexed(Path src, Path dst, String rel) throws IOException {
       boolean touched = false;
       for (Child c : listing.children(src, rel)) {
         IndexEntry before = null;
-        while (old.peek() != null && TreeWalker.ORDER.compare(old.peek().path, c.rel) < 0) {
-          touched |= deleteEntry(old.next());
+        while (index().peek() != null && TreeWalker.ORDER.compare(index().peek().path, c.rel) < 0) {
+          touched |= deleteEntry(index().next());
         }
-        if (old.peek() != null && old.peek().path.equals(c.rel)) {
-          before = old.next();
+        if (index().peek() != null && index().peek().path.equals(c.rel)) {
+          before = index().next();
         }
         Path d = dst.resolve(c.path.getFileName());
         boolean unchanged = before != null && before.matches(c.meta) && !racy(before);
@@ -238,15 +243,15 @@ final class Mirror {
     }
 
     private boolean racy(IndexEntry e) {
-      return e.type == FileMeta.Type.FILE.code() && e.mtime >= old.passStart - RACY_NANOS;
+      return e.type == FileMeta.Type.FILE.code() && e.mtime >= index().passStart - RACY_NANOS;
     }
 
     /** Deletes what the index lists below {@code rel} that the source no longer has; returns whether any. */
     boolean deleteRemaining(String rel) throws IOException {
       String prefix = rel.isEmpty() ? "" : rel + "/";
       boolean any = false;
-      while (old.peek() != null && (prefix.isEmpty() || old.peek().path.startsWith(prefix))) {
-        any |= deleteEntry(old.next());
+      while (index().peek() != null && (prefix.isEmpty() || index().peek().path.startsWith(prefix))) {
+        any |= deleteEntry(index().next());
       }
       return any;
     }
@@ -259,8 +264,8 @@ final class Mirror {
       }
       if (gone.type == FileMeta.Type.DIRECTORY.code()) {
         String prefix = gone.path + "/";
-        while (old.peek() != null && old.peek().path.startsWith(prefix)) {
-          old.next();
+        while (index().peek() != null && index().peek().path.startsWith(prefix)) {
+          index().next();
         }
       }
       return existed;

@@ -196,9 +196,9 @@ public final class ProviderRegistry {
       throw BbdiyException.configuration("Two providers are named '" + name + "' (" + kind.key() + "=" + name
           + "): " + describe(dup) + ". Remove one of them, then run again.");
     }
-    Provider p = byKind.get(kind).get(name);
+    Provider p = providers(kind).get(name);
     if (p == null) {
-      Set<String> installed = byKind.get(kind).keySet();
+      Set<String> installed = providers(kind).keySet();
       throw BbdiyException.configuration("No " + kind.label() + " named '" + name + "' (" + kind.key() + ") is on"
           + " the class path" + (searched.isEmpty() ? "" : " or in " + String.join(" or ", searched))
           + ". Installed: " + (installed.isEmpty() ? "none" : String.join(", ", installed)) + ".");
@@ -209,24 +209,24 @@ public final class ProviderRegistry {
   /** Returns the home snapshotter providers by name (a name two providers share is left out). */
   @SuppressWarnings("unchecked")
   public Map<String, HomeSnapshotterProvider> homes() {
-    return (Map<String, HomeSnapshotterProvider>) (Map<String, ?>) byKind.get(Kind.HOME);
+    return (Map<String, HomeSnapshotterProvider>) (Map<String, ?>) providers(Kind.HOME);
   }
 
   /** Returns the database dumper providers by name (a name two providers share is left out). */
   @SuppressWarnings("unchecked")
   public Map<String, DatabaseDumperProvider> databases() {
-    return (Map<String, DatabaseDumperProvider>) (Map<String, ?>) byKind.get(Kind.DATABASE);
+    return (Map<String, DatabaseDumperProvider>) (Map<String, ?>) providers(Kind.DATABASE);
   }
 
   /** Returns the archiver providers by name (a name two providers share is left out). */
   @SuppressWarnings("unchecked")
   public Map<String, ArchiverProvider> archivers() {
-    return (Map<String, ArchiverProvider>) (Map<String, ?>) byKind.get(Kind.ARCHIVER);
+    return (Map<String, ArchiverProvider>) (Map<String, ?>) providers(Kind.ARCHIVER);
   }
 
   /** Returns the providers of {@code kind} by name (a name two providers share is left out). */
   public Map<String, Provider> providers(Kind kind) {
-    return byKind.get(kind);
+    return byKind.getOrDefault(kind, Map.of());
   }
 
   /** Returns every provider with where it came from, duplicates included, by kind and name. */

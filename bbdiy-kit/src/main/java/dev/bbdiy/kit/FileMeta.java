@@ -70,16 +70,26 @@ public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime 
     }
     if (UNIX) {
       Map<String, Object> a = Files.readAttributes(path, UNIX_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-      int rawMode = (Integer) a.get("mode");
-      return new FileMeta(typeOf(rawMode), (Long) a.get("size"), rawMode & 07777,
-          (FileTime) a.get("lastModifiedTime"), (FileTime) a.get("ctime"), (Integer) a.get("uid"),
-          (Integer) a.get("gid"), (Long) a.get("ino"), (Long) a.get("dev"), (Integer) a.get("nlink"));
+      int rawMode = attribute(a, "mode", Integer.class);
+      return new FileMeta(typeOf(rawMode), attribute(a, "size", Long.class), rawMode & 07777,
+          attribute(a, "lastModifiedTime", FileTime.class), attribute(a, "ctime", FileTime.class),
+          attribute(a, "uid", Integer.class), attribute(a, "gid", Integer.class), attribute(a, "ino", Long.class),
+          attribute(a, "dev", Long.class), attribute(a, "nlink", Integer.class));
     }
     BasicFileAttributes b = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     Type type = b.isRegularFile() ? Type.FILE
         : b.isDirectory() ? Type.DIRECTORY : b.isSymbolicLink() ? Type.SYMLINK : Type.OTHER;
     int mode = type == Type.DIRECTORY ? 0755 : 0644;
     return new FileMeta(type, b.size(), mode, b.lastModifiedTime(), b.lastModifiedTime(), -1, -1, -1, -1, 1);
+  }
+
+  /** One of the attributes asked for, which the unix view always gives. */
+  private static <T> T attribute(Map<String, Object> attributes, String name, Class<T> type) throws IOException {
+    Object value = attributes.get(name);
+    if (!type.isInstance(value)) {
+      throw new IOException("the file system gave no " + name + " attribute");
+    }
+    return type.cast(value);
   }
 
   private static Type typeOf(int rawMode) {
@@ -95,7 +105,11 @@ public record FileMeta(Type type, long size, int mode, FileTime mtime, FileTime 
     }
   }
 
-  /** The JDK's {@code lstat} result, read through method handles; absent unless {@code sun.nio.fs} is opened. */
+  /**
+   * The JDK's {@code lstat} result, read through method handles; absent unless {@code sun.nio.fs} is opened. The
+   * handles are null exactly when {@code AVAILABLE} is false, and are only used when it is true.
+   */
+  @SuppressWarnings("NullAway")
   private static final class Lstat {
     static final boolean AVAILABLE;
     static final Class<?> UNIX_PATH;

@@ -112,7 +112,7 @@ public final class PrivateFiles {
 
   /** Writes bytes atomically; forced to disk (file and directory) when {@code durable}. */
   public static void writeAtomically(Path target, byte[] content, boolean durable) throws IOException {
-    Path dir = target.toAbsolutePath().getParent();
+    Path dir = parentOf(target);
     Path tmp = dir.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     Files.deleteIfExists(tmp);
     try (FileChannel ch = createPrivate(tmp)) {
@@ -139,7 +139,20 @@ public final class PrivateFiles {
     } catch (AtomicMoveNotSupportedException e) {
       Files.move(source, target, StandardCopyOption.REPLACE_EXISTING);
     }
-    forceDirectory(target.toAbsolutePath().getParent());
+    forceDirectory(parentOf(target));
+  }
+
+  /**
+   * The directory that holds {@code path}, made absolute.
+   *
+   * @throws IllegalArgumentException for a root directory, which has none
+   */
+  public static Path parentOf(Path path) {
+    Path parent = path.toAbsolutePath().getParent();
+    if (parent == null) {
+      throw new IllegalArgumentException(path + " is a root directory: it has no parent");
+    }
+    return parent;
   }
 
   /** Forces a directory's entries to disk, where the platform allows it. */
@@ -189,7 +202,7 @@ public final class PrivateFiles {
       }
       throw e;
     }
-    forceDirectory(target.toAbsolutePath().getParent());
+    forceDirectory(parentOf(target));
     deleteTree(aside);
   }
 

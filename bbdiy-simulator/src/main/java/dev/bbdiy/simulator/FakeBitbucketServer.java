@@ -279,7 +279,7 @@ public final class FakeBitbucketServer implements AutoCloseable {
 
   /** Returns how many requests reached an endpoint, faults included. */
   public int calls(Endpoint endpoint) {
-    return calls.get(endpoint).get();
+    return counter(endpoint).get();
   }
 
   /**
@@ -336,7 +336,7 @@ public final class FakeBitbucketServer implements AutoCloseable {
   /** Injects {@code fault} into the next {@code times} calls of {@code endpoint}. */
   public synchronized FakeBitbucketServer failNext(Endpoint endpoint, int times, Fault fault) {
     for (int i = 0; i < times; i++) {
-      faults.get(endpoint).add(fault);
+      faultsOf(endpoint).add(fault);
     }
     return this;
   }
@@ -405,7 +405,7 @@ public final class FakeBitbucketServer implements AutoCloseable {
         local = "/mvc/maintenance" + local.substring("/system/maintenance".length());
       }
       Endpoint endpoint = endpoint(method, local);
-      calls.get(endpoint).incrementAndGet();
+      counter(endpoint).incrementAndGet();
       Fault fault = nextFault(endpoint);
       if (config.responseDelay.compareTo(Duration.ZERO) > 0) {
         sleep(config.responseDelay);
@@ -765,9 +765,18 @@ public final class FakeBitbucketServer implements AutoCloseable {
     record(EventType.TASK_ENDED, state);
   }
 
+  /** Every endpoint has its counter and fault list from the start. */
+  private AtomicInteger counter(Endpoint endpoint) {
+    return Objects.requireNonNull(calls.get(endpoint));
+  }
+
+  private List<Fault> faultsOf(Endpoint endpoint) {
+    return Objects.requireNonNull(faults.get(endpoint));
+  }
+
   private @Nullable Fault nextFault(Endpoint endpoint) {
     synchronized (this) {
-      List<Fault> list = faults.get(endpoint);
+      List<Fault> list = faultsOf(endpoint);
       return list.isEmpty() ? null : list.remove(0);
     }
   }

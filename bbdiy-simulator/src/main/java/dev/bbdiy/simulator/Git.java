@@ -60,7 +60,7 @@ public final class Git {
       run(repo, "fsck", "--full", "--strict", "--no-progress");
       return "";
     } catch (IOException e) {
-      return e.getMessage();
+      return String.valueOf(e.getMessage());
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.bbdiy.simulator;
 
+import org.jspecify.annotations.Nullable;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,7 +59,7 @@ public final class GitObjects {
   }
 
   /** Writes a commit and returns its id. */
-  public String commit(String tree, String parent, String message, long epochSeconds) throws IOException {
+  public String commit(String tree, @Nullable String parent, String message, long epochSeconds) throws IOException {
     StringBuilder sb = new StringBuilder("tree ").append(tree).append('\n');
     if (parent != null) {
       sb.append("parent ").append(parent).append('\n');

@@ -1,5 +1,6 @@
 package dev.bbdiy.simulator;
 
+import org.jspecify.annotations.Nullable;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -98,7 +99,7 @@ public final class Trees {
     return root.relativize(p).toString().replace('\\', '/');
   }
 
-  private static String compare(String rel, Path a, Path b, List<Check> checks) throws IOException {
+  private static @Nullable String compare(String rel, Path a, Path b, List<Check> checks) throws IOException {
     boolean la = Files.isSymbolicLink(a);
     boolean lb = Files.isSymbolicLink(b);
     if (la || lb) {

@@ -1,5 +1,6 @@
 package dev.bbdiy.testkit;
 
+import java.util.Objects;
 import dev.bbdiy.simulator.BitbucketHomes;
 import dev.bbdiy.simulator.Trees;
 
@@ -154,7 +155,7 @@ public abstract class ArchiverContract {
 
     assertThat(stored.id().value()).isEqualTo("bitbucket-20260102-030405");
     assertThat(stored.summary()).isNotNull();
-    assertThat(stored.summary().files()).isGreaterThan(5);
+    assertThat(Objects.requireNonNull(stored.summary()).files()).isGreaterThan(5);
     List<StoredBackup> listed = archiver.list();
     assertThat(listed).extracting(StoredBackup::id).containsExactly(stored.id());
     BackupSummary summary = listed.get(0).summary();
@@ -163,7 +164,7 @@ public abstract class ArchiverContract {
     assertThat(summary.artifacts()).hasSize(2);
     assertThat(summary.artifact(Artifact.Kind.DATABASE).orElseThrow().property("rows.public.repository"))
         .isEqualTo("2");
-    assertThat(summary.files()).isEqualTo(stored.summary().files());
+    assertThat(summary.files()).isEqualTo(Objects.requireNonNull(stored.summary()).files());
   }
 
   @Test
@@ -180,7 +181,7 @@ public abstract class ArchiverContract {
         .build(), TestContexts.run(work, Phase.EXTRACT));
 
     assertThat(result.verified()).isTrue();
-    assertThat(result.files()).isEqualTo(stored.summary().files());
+    assertThat(result.files()).isEqualTo(Objects.requireNonNull(stored.summary()).files());
     assertThat(Trees.differences(work.resolve(BackupLayout.HOME), restoredHome, Trees.Check.MODE,
         Trees.Check.MTIME, Trees.Check.DIRECTORY_MTIME)).isEmpty();
     assertThat(Trees.differences(work.resolve(BackupLayout.DATABASE), restoredDb)).isEmpty();
@@ -223,7 +224,7 @@ public abstract class ArchiverContract {
 
     assertThat(result.problems()).isEmpty();
     assertThat(result.ok()).isTrue();
-    assertThat(result.bytes()).isEqualTo(stored.summary().bytes());
+    assertThat(result.bytes()).isEqualTo(Objects.requireNonNull(stored.summary()).bytes());
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.bbdiy.testkit;
 
+import org.jspecify.annotations.Nullable;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -166,7 +167,7 @@ public final class CraftedTar {
     return file;
   }
 
-  private void manifest(byte[] name, String type, byte[] content, byte[] target, int mode) {
+  private void manifest(byte[] name, String type, byte @Nullable [] content, byte @Nullable [] target, int mode) {
     StringBuilder e = new StringBuilder("{");
     e.append(nameField("path", name)).append(",\"type\":\"").append(type).append('"');
     if (content != null) {

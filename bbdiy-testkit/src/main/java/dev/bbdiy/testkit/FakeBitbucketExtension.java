@@ -1,5 +1,6 @@
 package dev.bbdiy.testkit;
 
+import org.jspecify.annotations.Nullable;
 import dev.bbdiy.simulator.FakeBitbucketServer;
 
 import java.util.function.UnaryOperator;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 public final class FakeBitbucketExtension implements BeforeEachCallback, AfterEachCallback {
   private final UnaryOperator<FakeBitbucketServer.Builder> configure;
-  private FakeBitbucketServer server;
+  private @Nullable FakeBitbucketServer server;
   private boolean allowLocked;
 
   private FakeBitbucketExtension(UnaryOperator<FakeBitbucketServer.Builder> configure) {
@@ -69,12 +70,16 @@ public final class FakeBitbucketExtension implements BeforeEachCallback, AfterEa
 
   @Override
   public void afterEach(ExtensionContext context) {
+    FakeBitbucketServer started = server;
+    if (started == null) {
+      return;
+    }
     try {
       if (!allowLocked && context.getExecutionException().isEmpty()) {
-        server.assertNotLocked();
+        started.assertNotLocked();
       }
     } finally {
-      server.close();
+      started.close();
       server = null;
     }
   }

@@ -54,6 +54,7 @@ public abstract class HomeSnapshotterContract {
     return Map.of();
   }
 
+  @SuppressWarnings("NullAway.Init") // set before each test
   protected Path work;
 
   private HomeSnapshotter create(BitbucketInstance instance) {

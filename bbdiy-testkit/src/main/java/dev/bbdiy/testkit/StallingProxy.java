@@ -179,14 +179,19 @@ public final class StallingProxy implements AutoCloseable {
     return this;
   }
 
+  /** Every endpoint has its counters from the start. */
+  private static AtomicInteger count(Map<Endpoint, AtomicInteger> counters, Endpoint endpoint) {
+    return Objects.requireNonNull(counters.get(endpoint));
+  }
+
   /** Returns how many calls of {@code endpoint} were stalled. */
   public int stalled(Endpoint endpoint) {
-    return stalled.get(endpoint).get();
+    return count(stalled, endpoint).get();
   }
 
   /** Returns how many stalled calls of {@code endpoint} their client gave up on, by closing the connection. */
   public int abandoned(Endpoint endpoint) {
-    return abandoned.get(endpoint).get();
+    return count(abandoned, endpoint).get();
   }
 
   /** Stops the proxy and closes every connection, stalled ones included. */
@@ -274,7 +279,7 @@ public final class StallingProxy implements AutoCloseable {
 
   /** Keeps a stalled connection open and silent until the client closes it or the proxy stops. */
   private void hold(Socket client, InputStream in, Endpoint endpoint) {
-    stalled.get(endpoint).incrementAndGet();
+    count(stalled, endpoint).incrementAndGet();
     try {
       while (in.read() >= 0) {
         // discard whatever the client still sends
@@ -283,7 +288,7 @@ public final class StallingProxy implements AutoCloseable {
       // a reset is the client giving up too
     }
     if (!closed) {
-      abandoned.get(endpoint).incrementAndGet();
+      count(abandoned, endpoint).incrementAndGet();
     }
   }
 

@@ -144,7 +144,7 @@ public final class ScriptHomeProvider implements HomeSnapshotterProvider {
               .stdout(line -> ctx.progress().message(line))
               .build().run().orThrow("script", phase + " of " + job.source());
         } catch (IOException e) {
-          throw BbdiyException.provider("script", e.getMessage(), e);
+          throw BbdiyException.provider("script", String.valueOf(e.getMessage()), e);
         } finally {
           if (excludes != null) {
             try {

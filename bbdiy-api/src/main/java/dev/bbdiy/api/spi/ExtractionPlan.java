@@ -81,17 +81,20 @@ public final class ExtractionPlan {
   public @Nullable Destination locate(String entryName) {
     String name = normalize(entryName);
     String bestPrefix = null;
-    for (String prefix : targets.keySet()) {
+    Path bestRoot = null;
+    for (Map.Entry<String, Path> target : targets.entrySet()) {
+      String prefix = target.getKey();
       if ((name.equals(prefix) || name.startsWith(prefix + "/"))
           && (bestPrefix == null || prefix.length() > bestPrefix.length())) {
         bestPrefix = prefix;
+        bestRoot = target.getValue();
       }
     }
-    if (bestPrefix == null) {
+    if (bestPrefix == null || bestRoot == null) {
       return null;
     }
     String rest = name.length() == bestPrefix.length() ? "" : name.substring(bestPrefix.length() + 1);
-    return new Destination(targets.get(bestPrefix), rest);
+    return new Destination(bestRoot, rest);
   }
 
   /**

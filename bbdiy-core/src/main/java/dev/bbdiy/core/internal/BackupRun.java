@@ -68,7 +68,7 @@ public final class BackupRun {
     try {
       events.phase(Phase.PREPARE, () -> providers.parallel(Phase.PREPARE, (s, ctx) -> {
         s.source().prepare(ctx);
-        return null;
+        return Boolean.TRUE; // prepare has no result
       }));
       Captured captured = setup.zeroDowntime() ? captureLive() : captureLocked();
       Map<String, Artifact> artifacts = events.phase(Phase.COMPLETE, () -> providers.parallel(Phase.COMPLETE,

@@ -193,7 +193,7 @@ public final class LockSession implements AutoCloseable {
     if (left == null || failure == left) {
       return failure;
     }
-    BbdiyException first = new BbdiyException(ErrorCode.LEFT_LOCKED, left.getMessage(), left.getCause());
+    BbdiyException first = new BbdiyException(ErrorCode.LEFT_LOCKED, String.valueOf(left.getMessage()), left.getCause());
     first.addSuppressed(failure);
     return first;
   }

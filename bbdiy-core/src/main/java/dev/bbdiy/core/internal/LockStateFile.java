@@ -76,7 +76,7 @@ public final class LockStateFile {
   public void clear() {
     try {
       Files.deleteIfExists(file);
-      PrivateFiles.forceDirectory(file.getParent());
+      PrivateFiles.forceDirectory(PrivateFiles.parentOf(file));
     } catch (IOException e) {
       throw new IllegalStateException("Cannot delete " + file + ": " + e.getMessage(), e);
     }
@@ -127,7 +127,7 @@ public final class LockStateFile {
     map.put("howToRecover", "bbdiy unlock --recover (or: " + BitbucketFailures.unlockCommand(s.baseUrl(), null,
         s.unlockToken() == null ? "<unlockToken>" : s.unlockToken()) + ")");
     try {
-      PrivateFiles.createPrivateDirectories(file.getParent());
+      PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(file));
       PrivateFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
           java.nio.charset.StandardCharsets.UTF_8), durable);
     } catch (IOException e) {

@@ -138,9 +138,9 @@ public final class RestoreRun {
       }
       if (plan.dbDir != null) {
         try {
-          PrivateFiles.deleteTree(plan.dbDir.getParent());
+          PrivateFiles.deleteTree(PrivateFiles.parentOf(plan.dbDir));
         } catch (IOException e) {
-          events.warning("bbdiy", "could not remove the temporary copy of the dump in " + plan.dbDir.getParent());
+          events.warning("bbdiy", "could not remove the temporary copy of the dump in " + PrivateFiles.parentOf(plan.dbDir));
         }
       }
     }
@@ -246,8 +246,8 @@ public final class RestoreRun {
   private ExtractResult extract(Archiver archiver, Plan plan, boolean hasManifest,
       @Nullable DatabaseWhileExtracting early) throws IOException {
     if (plan.dbDir != null) {
-      PrivateFiles.deleteTree(plan.dbDir.getParent());
-      PrivateFiles.createPrivateDirectories(plan.dbDir.getParent());
+      PrivateFiles.deleteTree(PrivateFiles.parentOf(plan.dbDir));
+      PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(plan.dbDir));
     }
     ExtractResult extracted;
     try (Cancellation.Section ignored = op.cancellation().interruptible()) {
