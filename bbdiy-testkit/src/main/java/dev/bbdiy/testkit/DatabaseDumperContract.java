@@ -31,9 +31,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
@@ -70,11 +68,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Cancellation is triggered from inside the phase: the suite's signal cancels itself when the provider first
  * registers an {@link CancellationSignal#onCancel} action (as {@code ChildProcess} does once its process runs), or
- * {@value #CANCEL_AFTER_MILLIS} ms after the phase began for a provider that only polls the signal.
+ * at its second look at the signal for a provider that only polls it.
  */
 public abstract class DatabaseDumperContract {
-  static final long CANCEL_AFTER_MILLIS = 200;
-
   /** A temporary directory; the working directory is {@code work/} below it. */
   @TempDir protected Path temp;
 
@@ -498,7 +494,7 @@ public abstract class DatabaseDumperContract {
 
     DatabaseDumper d = dumper();
     TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
-    SelfCancelling cancel = new SelfCancelling();
+    CancelDuring cancel = new CancelDuring();
     try {
       d.preflight(ctx);
       d.prepare(ctx.in(Phase.PREPARE));
@@ -507,7 +503,7 @@ public abstract class DatabaseDumperContract {
         TestContexts.TestRunContext completing = new TestContexts.TestRunContext(ctx.backupId(), Phase.COMPLETE,
             work, ctx.progress(), cancel.signal(), true);
         Throwable thrown = cancel.during(() -> d.complete(completing, h));
-        assertInterrupted(thrown, "complete");
+        CancelDuring.assertInterrupted(thrown, "complete");
         d.abort(ctx.in(Phase.COMPLETE), h);
       } finally {
         h.close();
@@ -524,94 +520,20 @@ public abstract class DatabaseDumperContract {
   void cancellation_during_restore_stops_it_and_leaves_no_database() throws Exception {
     Backup b = completedBackup();
     String target = newDatabaseName();
-    SelfCancelling cancel = new SelfCancelling();
+    CancelDuring cancel = new CancelDuring();
     Restore ctx = new Restore(b.artifact(), extracted(b.artifact()), target, cancel.signal(), () -> {});
 
     DatabaseDumper r = dumper();
     try {
       r.preflightRestore(ctx);
       Throwable thrown = cancel.during(() -> r.restore(ctx));
-      assertInterrupted(thrown, "restore");
+      CancelDuring.assertInterrupted(thrown, "restore");
     } finally {
       r.close();
     }
 
     assertThat(exists(target)).as("a cancelled restore removes the database it created").isFalse();
   }
-
-  private static void assertInterrupted(@Nullable Throwable thrown, String phase) {
-    assertThat(thrown).as("%s must end with an exception once the run is cancelled", phase)
-        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).as(e.getMessage())
-            .isEqualTo(ErrorCode.INTERRUPTED));
-  }
-
-  /**
-   * A cancellation signal that cancels itself from inside a phase: as soon as the provider registers its first
-   * cancel action (its child process is running), or {@value #CANCEL_AFTER_MILLIS} ms after the phase began.
-   */
-  private static final class SelfCancelling {
-    private final Signal delegate = new Signal();
-
-    private static final class Signal extends TestContexts.TestCancellation {
-      private final AtomicBoolean registered = new AtomicBoolean();
-
-      @Override
-      public Registration onCancel(Runnable action) {
-        Registration r = super.onCancel(action);
-        if (registered.compareAndSet(false, true)) {
-          // Synchronously, so that even a step that takes milliseconds is cancelled while it runs: the action
-          // just registered (stopping a child process) runs now, as Ctrl-C would run it.
-          cancel("the contract cancelled the run while its first cancellable step ran");
-        }
-        return r;
-      }
-    }
-
-    TestContexts.TestCancellation signal() {
-      return delegate;
-    }
-
-    /** Runs {@code phase} on a thread of its own, cancels during it, and returns what it threw. */
-    @Nullable Throwable during(Callable<?> phase) throws Exception {
-      Thread timer = new Thread(() -> {
-        sleep(CANCEL_AFTER_MILLIS);
-        delegate.cancel("the contract cancelled the run " + CANCEL_AFTER_MILLIS + " ms into the phase");
-      }, "bbdiy-contract-cancel-timer");
-      timer.setDaemon(true);
-      ExecutorService e = Executors.newSingleThreadExecutor();
-      try {
-        Future<?> f = e.submit(() -> {
-          timer.start();
-          return phase.call();
-        });
-        try {
-          f.get(2, TimeUnit.MINUTES);
-          if (!delegate.isCancelled()) {
-            throw new AssertionError("the phase ended within " + CANCEL_AFTER_MILLIS + " ms without registering"
-                + " a cancel action, before the contract could cancel it: it cannot test cancellation of this"
-                + " provider");
-          }
-          return null;
-        } catch (ExecutionException ex) {
-          return ex.getCause();
-        } catch (TimeoutException ex) {
-          f.cancel(true);
-          throw new AssertionError("the phase did not end within 2 minutes of being cancelled", ex);
-        }
-      } finally {
-        e.shutdownNow();
-      }
-    }
-
-    private static void sleep(long millis) {
-      try {
-        Thread.sleep(millis);
-      } catch (InterruptedException ex) {
-        Thread.currentThread().interrupt();
-      }
-    }
-  }
-
 
   // ---------------------------------------------------------------------------------------------------------
   // Configuration errors
