@@ -134,6 +134,17 @@ public abstract class DatabaseDumperContract {
     createSource(INITIAL);
   }
 
+  private int runs;
+
+  /**
+   * Returns the context of a new run, with a backup id of its own: ids have a resolution of one second, and
+   * providers name what they create after them (snapshot ids).
+   */
+  protected TestContexts.TestRunContext run(Phase phase) {
+    return new TestContexts.TestRunContext(BackupId.of("bitbucket", Instant.now().plusSeconds(runs++)), phase, work,
+        new TestContexts.RecordingProgress(), new TestContexts.TestCancellation(), true);
+  }
+
   /** Returns a new dumper, as the engine creates one per operation. */
   protected DatabaseDumper dumper() {
     return dumper(configuration());
@@ -152,7 +163,7 @@ public abstract class DatabaseDumperContract {
    * another thread; closes the handle as the engine does.
    */
   protected Backup backup(DatabaseDumper d, Callable<?> afterCapture) throws Exception {
-    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    TestContexts.TestRunContext ctx = run(Phase.PREFLIGHT);
     AtomicReference<@Nullable Thread> captureThread = new AtomicReference<>();
     CaptureHandle h = onNewThread(() -> {
       captureThread.set(Thread.currentThread());
@@ -349,7 +360,7 @@ public abstract class DatabaseDumperContract {
     Map<String, String> before = files(work);
     DatabaseDumper d = dumper();
     try {
-      d.preflight(TestContexts.run(work, Phase.PREFLIGHT));
+      d.preflight(run(Phase.PREFLIGHT));
     } finally {
       d.close();
     }
@@ -428,7 +439,7 @@ public abstract class DatabaseDumperContract {
     for (Phase failedIn : List.of(Phase.PREFLIGHT, Phase.PREPARE)) {
       Map<String, String> before = files(work);
       DatabaseDumper d = dumper();
-      TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+      TestContexts.TestRunContext ctx = run(Phase.PREFLIGHT);
       try {
         d.preflight(ctx);
         if (failedIn == Phase.PREPARE) {
@@ -449,7 +460,7 @@ public abstract class DatabaseDumperContract {
     Map<String, String> before = files(work);
 
     DatabaseDumper d = dumper();
-    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    TestContexts.TestRunContext ctx = run(Phase.PREFLIGHT);
     try {
       d.preflight(ctx);
       d.prepare(ctx.in(Phase.PREPARE));
@@ -477,7 +488,7 @@ public abstract class DatabaseDumperContract {
     Map<String, String> before = files(work);
 
     DatabaseDumper d = dumper();
-    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    TestContexts.TestRunContext ctx = run(Phase.PREFLIGHT);
     try {
       d.preflight(ctx);
       d.prepare(ctx.in(Phase.PREPARE));
@@ -507,7 +518,7 @@ public abstract class DatabaseDumperContract {
     Map<String, String> before = files(work);
 
     DatabaseDumper d = dumper();
-    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    TestContexts.TestRunContext ctx = run(Phase.PREFLIGHT);
     CancelDuring cancel = new CancelDuring();
     try {
       d.preflight(ctx);
@@ -558,7 +569,7 @@ public abstract class DatabaseDumperContract {
     Assumptions.assumeTrue(withoutTool != null, "the provider runs no tool");
     DatabaseDumper d = dumper(withoutTool);
     try {
-      assertThatThrownBy(() -> d.preflight(TestContexts.run(work, Phase.PREFLIGHT)))
+      assertThatThrownBy(() -> d.preflight(run(Phase.PREFLIGHT)))
           .as("preflight without the tool")
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION));
     } finally {
@@ -586,7 +597,7 @@ public abstract class DatabaseDumperContract {
 
     DatabaseDumper d = dumper();
     try {
-      d.deleteArtifact(b.artifact(), TestContexts.run(work, Phase.RETENTION));
+      d.deleteArtifact(b.artifact(), run(Phase.RETENTION));
     } finally {
       d.close();
     }
