@@ -388,9 +388,50 @@ final class RdsDumper implements DatabaseDumper {
 
   @Override
   public RestoreOutcome restore(RestoreContext ctx) {
+    preflightRestore(ctx); // a restore never goes into an instance or cluster that exists
     Artifact a = ctx.artifact();
     String snapshot = String.valueOf(a.property("snapshot"));
     String target = target(ctx);
+    List<String> made = new ArrayList<>();
+    try {
+      return restore(ctx, a, snapshot, target, made);
+    } catch (RuntimeException e) {
+      removeCreated(made, e, ctx);
+      throw e;
+    }
+  }
+
+  /**
+   * Deletes, newest first, what a failed or cancelled restore created (instances, then the cluster), without a
+   * final snapshot: it holds nothing but the backup, which is kept. Runs with the thread's interrupt cleared.
+   */
+  private void removeCreated(List<String> made, RuntimeException cause, RestoreContext ctx) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      for (int i = made.size() - 1; i >= 0; i--) {
+        String[] kindAndId = made.get(i).split(":", 2);
+        try {
+          if (kindAndId[0].equals("cluster")) {
+            rds().deleteDBCluster(r -> r.dbClusterIdentifier(kindAndId[1]).skipFinalSnapshot(true));
+          } else {
+            rds().deleteDBInstance(r -> r.dbInstanceIdentifier(kindAndId[1]).skipFinalSnapshot(true));
+          }
+          ctx.progress().message("deleted " + kindAndId[0] + " " + kindAndId[1] + ", which the failed restore"
+              + " created");
+        } catch (SdkException e) {
+          cause.addSuppressed(AwsSupport.failure(PROVIDER, "deleting the " + kindAndId[0] + " " + kindAndId[1]
+              + " the failed restore created: delete it by hand", "rds:DeleteDBInstance, rds:DeleteDBCluster", e));
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private RestoreOutcome restore(RestoreContext ctx, Artifact a, String snapshot, String target,
+      List<String> made) {
     String instanceClass = s.optional(RdsProvider.RESTORE_INSTANCE_CLASS).orElse(a.property("instance-class"));
     String subnet = s.optional(RdsProvider.RESTORE_SUBNET_GROUP).orElse(a.property("subnet-group"));
     List<String> groups = s.isSet(RdsProvider.RESTORE_SECURITY_GROUPS) ? s.list(RdsProvider.RESTORE_SECURITY_GROUPS)
@@ -407,10 +448,12 @@ final class RdsDumper implements DatabaseDumper {
       call("restoring cluster " + target, "rds:RestoreDBClusterFromSnapshot", () -> rds().restoreDBClusterFromSnapshot(
           r -> r.dbClusterIdentifier(target).snapshotIdentifier(snapshot).engine(a.property("engine"))
               .dbSubnetGroupName(subnet).vpcSecurityGroupIds(groups.isEmpty() ? null : groups)));
+      made.add("cluster:" + target);
       awaitCluster(target, ctx);
       call("creating the first instance of " + target, "rds:CreateDBInstance", () -> rds().createDBInstance(r -> r
           .dbInstanceIdentifier(target + "-1").dbClusterIdentifier(target).engine(a.property("engine"))
           .dbInstanceClass(instanceClass)));
+      made.add("instance:" + target + "-1");
       awaitInstance(target + "-1", ctx);
     } else {
       boolean multiAz = s.isSet(RdsProvider.RESTORE_MULTI_AZ) ? s.bool(RdsProvider.RESTORE_MULTI_AZ)
@@ -419,6 +462,7 @@ final class RdsDumper implements DatabaseDumper {
           () -> rds().restoreDBInstanceFromDBSnapshot(r -> r.dbInstanceIdentifier(target).dbSnapshotIdentifier(snapshot)
               .dbInstanceClass(instanceClass).dbSubnetGroupName(subnet).multiAZ(multiAz)
               .vpcSecurityGroupIds(groups.isEmpty() ? null : groups).tags(tags(ctx.backupId().value()))));
+      made.add("instance:" + target);
       awaitInstance(target, ctx);
     }
     ctx.progress().message("restored " + snapshot + " as " + target + "; point bitbucket.properties at it");

@@ -422,6 +422,10 @@ final class FakeAws implements AutoCloseable {
         s.put("status", "creating");
         s.put("source", String.valueOf(p.get(cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier")));
         s.put("tags", tags(p, "Tags.member"));
+        Map<String, String> sourceDb = dbInstances.get(s.get("source"));
+        if (sourceDb != null && sourceDb.containsKey("rows")) {
+          s.put("rows", sourceDb.get("rows")); // the contract test's table, as at the snapshot
+        }
         dbSnapshots.put(id, s);
         b.append(snapshotXml(cluster, id, s));
       }
@@ -454,9 +458,26 @@ final class FakeAws implements AutoCloseable {
         b.append(snapshotXml(cluster, id, s));
       }
       case "ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute" -> b.append("");
+      case "DeleteDBInstance", "DeleteDBCluster" -> {
+        boolean cluster = action.contains("Cluster");
+        String id = p.get(cluster ? "DBClusterIdentifier" : "DBInstanceIdentifier");
+        if ((cluster ? dbClusters.remove(id) : dbInstances.remove(id)) == null) {
+          error(ex, true, 404, cluster ? "DBClusterNotFoundFault" : "DBInstanceNotFound", "not found");
+          return;
+        }
+        b.append("");
+      }
       case "RestoreDBInstanceFromDBSnapshot", "CreateDBInstance" -> {
         String id = p.get("DBInstanceIdentifier");
+        if (dbInstances.containsKey(id)) {
+          error(ex, true, 400, "DBInstanceAlreadyExists", "DB instance already exists");
+          return;
+        }
         Map<String, String> db = new LinkedHashMap<>();
+        Map<String, String> from = dbSnapshots.get(String.valueOf(p.get("DBSnapshotIdentifier")));
+        if (from != null && from.containsKey("rows")) {
+          db.put("rows", from.get("rows"));
+        }
         db.put("status", "creating");
         db.put("class", String.valueOf(p.getOrDefault("DBInstanceClass", "db.r6g.large")));
         db.put("engine", String.valueOf(p.getOrDefault("Engine", "postgres")));

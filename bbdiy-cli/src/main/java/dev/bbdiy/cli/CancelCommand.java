@@ -14,7 +14,7 @@ final class CancelCommand extends BaseCommand {
   @Override
   int execute() {
     MaintenanceClient client = factory().requireClient();
-    client.cancel(new ExternalBackup("unknown", token));
+    client.cancel(ExternalBackup.ofCancelToken(token));
     output.result("Cancelled the backup task; Bitbucket stays locked until 'bbdiy unlock'");
     if (json) {
       output.json(java.util.Map.of("cancelled", true));
