@@ -15,6 +15,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 { command -v mariadb-dump || command -v mysqldump; } >/dev/null 2>&1 || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

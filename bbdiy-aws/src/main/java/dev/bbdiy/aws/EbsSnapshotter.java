@@ -195,62 +195,28 @@ final class EbsSnapshotter implements HomeSnapshotter {
 
   @Override
   public CaptureHandle capture(RunContext ctx) {
-    List<String> frozen = new ArrayList<>();
-    String freezing = null;
-    RuntimeException failure = null;
     Map<String, String> byVolume = new LinkedHashMap<>();
-    try {
+    try (FsFreeze freeze = new FsFreeze(s.string(EbsProvider.FREEZE_COMMAND), PROVIDER)) {
       if (s.bool(EbsProvider.FREEZE)) {
         for (String[] md : mountsAndDevices) {
-          if (!frozen.contains(md[0])) {
-            freezing = md[0];
-            freeze("-f", md[0], ctx);
-            frozen.add(md[0]);
-            freezing = null;
-          }
+          freeze.freeze(md[0], ctx.cancellation());
         }
       }
       snapshotsRequestedFor = ctx.backupId().value();
-      CreateSnapshotsResponse resp = ec2().createSnapshots(r -> r.instanceSpecification(spec())
-          .description("bbdiy backup " + ctx.backupId() + " of " + context.instance().name())
-          .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.SNAPSHOT)
-              .tags(tags(ctx.backupId().value())).build()));
+      CreateSnapshotsResponse resp;
+      try {
+        resp = ec2().createSnapshots(r -> r.instanceSpecification(spec())
+            .description("bbdiy backup " + ctx.backupId() + " of " + context.instance().name())
+            .tagSpecifications(TagSpecification.builder().resourceType(ResourceType.SNAPSHOT)
+                .tags(tags(ctx.backupId().value())).build()));
+      } catch (SdkException e) {
+        // Thrown inside the guard, so that a failed thaw is reported with it (suppressed).
+        throw AwsSupport.failure(PROVIDER, "starting the snapshots", "ec2:CreateSnapshots and ec2:CreateTags", e);
+      }
       for (SnapshotInfo info : resp.snapshots()) {
         created.add(info.snapshotId());
         byVolume.put(info.volumeId(), info.snapshotId());
       }
-    } catch (SdkException e) {
-      failure = AwsSupport.failure(PROVIDER, "starting the snapshots", "ec2:CreateSnapshots and ec2:CreateTags", e);
-    } catch (RuntimeException e) {
-      failure = e;
-    } finally {
-      if (freezing != null) {
-        // fsfreeze -f failed or was stopped, possibly after the kernel froze the file system: thaw it in any
-        // case; "not frozen" is the expected answer, so its failure is not reported.
-        try {
-          freeze("-u", freezing, null);
-        } catch (RuntimeException notFrozen) {
-          // it was not frozen
-        }
-      }
-      // Thaw whatever was frozen, in reverse order, even when something above failed.
-      Collections.reverse(frozen);
-      for (String mount : frozen) {
-        try {
-          freeze("-u", mount, null);
-        } catch (RuntimeException e) {
-          RuntimeException thaw = BbdiyException.provider(PROVIDER, "could not thaw " + mount + " (" + e.getMessage()
-              + "): run 'fsfreeze -u " + mount + "' now", e);
-          if (failure == null) {
-            failure = thaw;
-          } else {
-            failure.addSuppressed(thaw);
-          }
-        }
-      }
-    }
-    if (failure != null) {
-      throw failure;
     }
     for (String volume : volumeByDevice.values()) {
       if (!byVolume.containsKey(volume)) {
@@ -259,15 +225,6 @@ final class EbsSnapshotter implements HomeSnapshotter {
     }
     ctx.progress().message("started " + byVolume.size() + " snapshots: " + byVolume.values());
     return new Started(byVolume);
-  }
-
-  private void freeze(String flag, String mount, @Nullable RunContext ctx) {
-    ChildProcess.Builder b = ChildProcess.builder(s.string(EbsProvider.FREEZE_COMMAND), flag, mount)
-        .name("fsfreeze");
-    if (ctx != null && flag.equals("-f")) {
-      b.cancellation(ctx.cancellation());
-    }
-    b.build().run().orThrow(PROVIDER, "fsfreeze " + flag + " " + mount);
   }
 
   private List<Tag> tags(String backupId) {

@@ -97,6 +97,80 @@ class CliJarIT {
     assertThat(restored).hasContent("rows of Acme's database");
   }
 
+  /**
+   * The path README's "Writing a provider" walks: the example SQLite provider of examples/sqlite-provider, a Maven
+   * project that imports bbdiy-bom and depends on bbdiy-api and bbdiy-kit alone, built as its own jar, dropped into
+   * the plugins directory of an installed CLI, and used by it for a backup and a restore.
+   */
+  @Test
+  void the_example_sqlite_provider_jar_in_the_plugins_directory_backs_up_and_restores() throws Exception {
+    Path plugin = Path.of(System.getProperty("bbdiy.sqlite.jar",
+        "../examples/sqlite-provider/target/bbdiy-example-sqlite-0.1.0-SNAPSHOT.jar"));
+    assertThat(plugin).as("build examples/sqlite-provider first (mvn package)").isRegularFile();
+    Path jar = install();
+    Path installed = Files.copy(plugin, jar.resolveSibling("plugins").resolve("bbdiy-example-sqlite.jar"));
+    BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(1).useGit(false));
+    Path db = temp.resolve("db/bitbucket.sqlite");
+    Files.createDirectories(db.getParent());
+    sqlite(db, "CREATE TABLE repo (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO repo (name) VALUES ('one'),"
+        + " ('two'), ('three');");
+    Path password = Files.writeString(temp.resolve("password"), "admin\n");
+    Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+    Path config = Files.writeString(temp.resolve("bbdiy.properties"), String.join("\n",
+        "bitbucket.url=" + bitbucket.url(),
+        "bitbucket.user=admin",
+        "bitbucket.password.file=" + password,
+        "instance.home=" + temp.resolve("home"),
+        "work.dir=" + temp.resolve("work"),
+        "tar.dir=" + temp.resolve("archives"),
+        "database.type=sqlite",
+        "sqlite.file=" + db,
+        ""));
+
+    Run providers = java(jar, "providers");
+    assertThat(providers.code()).as(providers.out()).isZero();
+    assertThat(providers.out()).contains("sqlite", installed.toString());
+
+    Run backup = java(jar, "backup", "--config", config.toString());
+    assertThat(backup.code()).as(backup.out()).isZero();
+    assertThat(bitbucket.server().isLocked()).isFalse();
+    sqlite(db, "INSERT INTO repo (name) VALUES ('after the backup');");
+
+    Run existing = java(jar, "restore", "latest", "--database-only", "--config", config.toString());
+    assertThat(existing.code()).as("the configured database exists: refused\n%s", existing.out()).isNotZero();
+    assertThat(existing.out()).contains("already exists");
+
+    Path restored = temp.resolve("db/restored.sqlite");
+    Run restore = java(jar, "restore", "latest", "--database-only", "--target-database", restored.toString(),
+        "--config", config.toString());
+    assertThat(restore.code()).as(restore.out()).isZero();
+    assertThat(restore.out()).contains(restored.toString());
+    assertThat(sqlite(restored, "SELECT name FROM repo ORDER BY id;")).isEqualTo("one\ntwo\nthree");
+    assertThat(sqlite(db, "SELECT count(*) FROM repo;")).isEqualTo("4");
+  }
+
+  private static String sqlite(Path db, String sql) throws Exception {
+    Process p;
+    try {
+      p = new ProcessBuilder("sqlite3", "-bail", "-batch", db.toString(), sql).redirectErrorStream(true).start();
+    } catch (java.io.IOException e) {
+      throw new AssertionError("sqlite3 is required (apt-get install sqlite3; scripts/test.sh installs it)", e);
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(1, TimeUnit.MINUTES)).isTrue();
+    assertThat(p.exitValue()).as(out).isZero();
+    return out.strip();
+  }
+
+  @Test
+  void every_command_prints_its_help() throws Exception {
+    for (String command : List.of("simulate", "backup", "restore")) {
+      Run r = java(command, "--help");
+      assertThat(r.code()).as(r.out()).isZero();
+      assertThat(r.out()).contains("Usage: bbdiy " + command);
+    }
+  }
+
   @Test
   void prints_its_version() throws Exception {
     Run r = java("--version");

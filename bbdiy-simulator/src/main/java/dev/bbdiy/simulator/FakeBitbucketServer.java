@@ -41,7 +41,7 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Fault knobs make the unhappy paths testable: drains that never complete or fail, server errors or dropped
  * connections on any call, unlock answering 200 or 202, slow responses; for calls that hang, or answers cut off
- * midway, put a {@link StallingProxy} in front of it. Every state change is recorded in an
+ * midway, put a {@code dev.bbdiy.testkit.StallingProxy} in front of it. Every state change is recorded in an
  * {@linkplain #events() event log} with timestamps, so tests and benchmarks measure the lock window from the
  * server's side.
  *

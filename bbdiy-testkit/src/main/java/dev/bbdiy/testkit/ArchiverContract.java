@@ -33,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The contract every {@link Archiver} must pass. Extend it in the archiver's tests and implement {@link
- * #newArchiver} and {@link #corrupt}; see the {@link Archiver} Javadoc for the contract itself.
+ * #newArchiver} and {@link #corrupt}; see the {@link Archiver} Javadoc for the contract itself. Besides the happy
+ * path it covers a store cancelled before it starts and while it runs (nothing left, the id free again), an
+ * extraction cancelled while it runs, a failed extraction, and retention's delete.
  */
 public abstract class ArchiverContract {
   /** A temporary directory for the test; the working copy lives in {@code work/}. */
@@ -267,6 +269,37 @@ public abstract class ArchiverContract {
     assertThatThrownBy(() -> archiver.store(new BackupContent(work, List.of(BackupLayout.HOME), summary(id)), ctx))
         .isInstanceOf(BbdiyException.class);
     assertThat(archiver.list()).isEmpty();
+  }
+
+  @Test
+  void cancellation_during_store_leaves_nothing() throws Exception {
+    BackupId id = new BackupId("bitbucket-20260102-030405");
+    CancelDuring cancel = new CancelDuring();
+    TestContexts.TestRunContext ctx = new TestContexts.TestRunContext(id, Phase.ARCHIVE, work,
+        new TestContexts.RecordingProgress(), cancel.signal(), true);
+
+    Throwable thrown = cancel.during(() -> archiver.store(new BackupContent(work, List.of(BackupLayout.HOME,
+        BackupLayout.DATABASE), summary(id)), ctx));
+
+    CancelDuring.assertInterrupted(thrown, "store");
+    assertThat(archiver.list()).isEmpty();
+    assertThatThrownBy(() -> archiver.commit(id)).as("nothing pending is left to publish")
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_FOUND));
+    store("20260102-030405"); // the same id stores afterwards: nothing of the cancelled one is in the way
+  }
+
+  @Test
+  void cancellation_during_extract_stops_it_and_keeps_the_backup() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    CancelDuring cancel = new CancelDuring();
+    TestContexts.TestRunContext ctx = new TestContexts.TestRunContext(stored.id(), Phase.EXTRACT, work,
+        new TestContexts.RecordingProgress(), cancel.signal(), true);
+
+    Throwable thrown = cancel.during(() -> archiver.extract(stored.id(), ExtractionPlan.builder()
+        .map(BackupLayout.HOME, temp.resolve("restored/home")).build(), ctx));
+
+    CancelDuring.assertInterrupted(thrown, "extract");
+    assertThat(archiver.verify(stored.id(), TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
   }
 
   @Test

@@ -35,7 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The contract of a file-copying {@link HomeSnapshotter}: after {@code prepare} and {@code capture}, the working
  * copy equals the home and data stores, minus exactly the paths Atlassian's lists exclude, with modes, times and
- * links kept, deletions mirrored, and the excluded repositories absent. Extend it with the provider under test.
+ * links kept, deletions mirrored, and the excluded repositories absent; {@code capture} and {@code complete} on
+ * different threads; a run that fails or is cancelled in any phase, and is then aborted, leaves a working copy the
+ * next backup completes; restore reports the home it restored into. Extend it with the provider under test.
  */
 public abstract class HomeSnapshotterContract {
   /** What a Bitbucket home backup must leave out, written out independently of any implementation. */
@@ -61,17 +63,42 @@ public abstract class HomeSnapshotterContract {
     return provider().create(TestContexts.providerContext(provider(), configuration(), instance, work));
   }
 
-  /** Runs preflight, prepare, capture and complete; {@code between} runs after prepare. */
+  /**
+   * Runs preflight, prepare, capture and complete; {@code between} runs after prepare. Complete runs on another
+   * thread than capture, as in the engine.
+   */
   protected Artifact backup(BitbucketInstance instance, Runnable between) {
     HomeSnapshotter s = create(instance);
-    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
-    s.preflight(ctx);
-    s.prepare(ctx.in(Phase.PREPARE));
-    between.run();
-    CaptureHandle h = s.capture(ctx.in(Phase.CAPTURE));
-    Artifact a = s.complete(ctx.in(Phase.COMPLETE), h);
-    h.close();
-    return a;
+    try {
+      TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+      s.preflight(ctx);
+      s.prepare(ctx.in(Phase.PREPARE));
+      between.run();
+      CaptureHandle h = s.capture(ctx.in(Phase.CAPTURE));
+      try {
+        return onOtherThread(() -> s.complete(ctx.in(Phase.COMPLETE), h));
+      } finally {
+        h.close();
+      }
+    } finally {
+      s.close();
+    }
+  }
+
+  private static <T> T onOtherThread(java.util.concurrent.Callable<T> task) {
+    java.util.concurrent.ExecutorService e = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      return e.submit(task).get(5, java.util.concurrent.TimeUnit.MINUTES);
+    } catch (java.util.concurrent.ExecutionException ex) {
+      if (ex.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new IllegalStateException(ex.getCause());
+    } catch (Exception ex) {
+      throw new IllegalStateException(ex);
+    } finally {
+      e.shutdownNow();
+    }
   }
 
   protected BitbucketInstance instance(Path home, InstanceType type, List<Path> stores, List<String> excluded) {
@@ -293,5 +320,125 @@ public abstract class HomeSnapshotterContract {
 
     assertThat(Files.getAttribute(unchanged, "unix:ino")).as("unchanged files are not rewritten").isEqualTo(inode);
     assertThat(work.resolve(BackupLayout.HOME).resolve("shared/data/second.txt")).hasContent("second");
+  }
+
+  @Test
+  void a_run_aborted_after_a_failure_in_any_phase_leaves_a_working_copy_the_next_backup_completes()
+      throws Exception {
+    BitbucketHomes.Home home = BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(2)
+        .useGit(false));
+    BitbucketInstance instance = instance(home.home(), InstanceType.BITBUCKET, List.of(), List.of());
+    for (Phase failedIn : List.of(Phase.PREFLIGHT, Phase.PREPARE, Phase.CAPTURE, Phase.COMPLETE)) {
+      Files.writeString(home.home().resolve("shared/data/changed-before-" + failedIn + ".txt"), failedIn.name());
+      HomeSnapshotter s = create(instance);
+      TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+      CaptureHandle h = null;
+      try {
+        s.preflight(ctx);
+        if (failedIn != Phase.PREFLIGHT) {
+          s.prepare(ctx.in(Phase.PREPARE));
+        }
+        if (failedIn == Phase.CAPTURE || failedIn == Phase.COMPLETE) {
+          h = s.capture(ctx.in(Phase.CAPTURE));
+        }
+        if (failedIn == Phase.COMPLETE) {
+          s.complete(ctx.in(Phase.COMPLETE), h);
+        }
+        // Another provider, or the archive, failed here: the engine aborts this one and closes its handle.
+        s.abort(ctx.in(failedIn), h);
+      } finally {
+        if (h != null) {
+          h.close();
+        }
+        s.close();
+      }
+    }
+
+    backup(instance, () -> {});
+
+    assertThat(Trees.differences(home.home(), work.resolve(BackupLayout.HOME), excluded(BITBUCKET_EXCLUDED,
+        List.of()), Trees.Check.MODE, Trees.Check.MTIME)).isEmpty();
+  }
+
+  @Test
+  void cancellation_during_prepare_and_capture_stops_them_and_the_next_backup_is_complete() throws Exception {
+    BitbucketHomes.Home home = BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(3)
+        .useGit(false));
+    BitbucketInstance instance = instance(home.home(), InstanceType.BITBUCKET, List.of(), List.of());
+    for (Phase cancelledIn : List.of(Phase.PREPARE, Phase.CAPTURE)) {
+      HomeSnapshotter s = create(instance);
+      TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+      CancelDuring cancel = new CancelDuring();
+      TestContexts.TestRunContext cancelled = new TestContexts.TestRunContext(ctx.backupId(), cancelledIn, work,
+          ctx.progress(), cancel.signal(), true);
+      try {
+        s.preflight(ctx);
+        if (cancelledIn == Phase.CAPTURE) {
+          s.prepare(ctx.in(Phase.PREPARE));
+          Files.writeString(home.home().resolve("shared/data/written-before-capture.txt"), "late");
+        }
+        Throwable thrown = cancel.during(() -> cancelledIn == Phase.PREPARE ? nothing(() -> s.prepare(cancelled))
+            : s.capture(cancelled));
+        CancelDuring.assertInterrupted(thrown, cancelledIn.name().toLowerCase(java.util.Locale.ROOT));
+        s.abort(ctx.in(cancelledIn), null);
+      } finally {
+        s.close();
+      }
+    }
+
+    backup(instance, () -> {});
+
+    assertThat(Trees.differences(home.home(), work.resolve(BackupLayout.HOME), excluded(BITBUCKET_EXCLUDED,
+        List.of()), Trees.Check.MODE, Trees.Check.MTIME)).isEmpty();
+  }
+
+  private static Object nothing(Runnable r) {
+    r.run();
+    return "";
+  }
+
+  @Test
+  void restore_reports_the_home_it_restored_into_and_changes_nothing_else() throws Exception {
+    BitbucketHomes.Home home = BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(1)
+        .useGit(false));
+    BitbucketInstance instance = instance(home.home(), InstanceType.BITBUCKET, List.of(), List.of());
+    Artifact a = backup(instance, () -> {});
+    // The engine has extracted and verified the files into the target when it calls restore.
+    Path target = work.resolve(BackupLayout.HOME);
+    Map<String, String> before = DatabaseDumperContract.files(temp);
+
+    HomeSnapshotter s = create(instance);
+    dev.bbdiy.api.spi.RestoreOutcome outcome;
+    try {
+      dev.bbdiy.api.spi.RestoreContext ctx = TestContexts.restore(dev.bbdiy.api.BackupId.of("bitbucket",
+          Instant.now()), a, target, target, Map.of(), null);
+      s.preflightRestore(ctx);
+      outcome = s.restore(ctx);
+    } finally {
+      s.close();
+    }
+
+    assertThat(outcome.database()).as("a home provider restores no database").isNull();
+    assertThat(outcome.target()).contains(target.toString());
+    assertThat(DatabaseDumperContract.files(temp)).as("restore writes nothing: the engine placed the files")
+        .isEqualTo(before);
+  }
+
+  @Test
+  void deleting_an_artifact_in_the_archive_touches_nothing() throws Exception {
+    BitbucketHomes.Home home = BitbucketHomes.generate(temp.resolve("home"), BitbucketHomes.spec().repositories(1)
+        .useGit(false));
+    BitbucketInstance instance = instance(home.home(), InstanceType.BITBUCKET, List.of(), List.of());
+    Artifact a = backup(instance, () -> {});
+
+    HomeSnapshotter s = create(instance);
+    try {
+      s.deleteArtifact(a, TestContexts.run(work, Phase.RETENTION));
+    } finally {
+      s.close();
+    }
+
+    assertThat(Trees.differences(home.home(), work.resolve(BackupLayout.HOME), excluded(BITBUCKET_EXCLUDED,
+        List.of()))).isEmpty();
   }
 }

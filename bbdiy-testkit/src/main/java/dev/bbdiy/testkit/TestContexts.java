@@ -62,8 +62,8 @@ public final class TestContexts {
     }
   }
 
-  /** A cancellation signal tests can trigger. Thread-safe. */
-  public static final class TestCancellation implements CancellationSignal {
+  /** A cancellation signal tests can trigger. Thread-safe; open for signals that cancel themselves. */
+  public static class TestCancellation implements CancellationSignal {
     private final List<Runnable> actions = new ArrayList<>();
     private volatile @Nullable String reason;
 
