@@ -39,6 +39,8 @@ final class MssqlDumper implements DatabaseDumper {
   private boolean compressionAvailable;
   private @Nullable Full full;
   private boolean fullReused;
+  /** bbdiy's previous full, when this run took a new one. */
+  private @Nullable Full replaced;
   /** A session opened before the lock, so that only the differential backup runs while locked. */
   private @Nullable SqlSession prepared;
 
@@ -92,17 +94,14 @@ final class MssqlDumper implements DatabaseDumper {
       } else {
         ctx.progress().message("taking a full backup of " + cfg.database() + ": " + why);
         full = takeFull(s);
-        writeState(full);
-        if (last != null && !last.file().equals(full.file())) {
-          Files.deleteIfExists(cfg.localDir().resolve(last.file()));
-        }
+        replaced = last; // kept until this run's backup is complete, then deleted
       }
       prepared = s;
       s = null;
     } catch (SQLException e) {
       throw failure("the full backup of " + cfg.database(), e);
     } catch (IOException e) {
-      throw BbdiyException.provider("mssql", "cannot keep the state of the full backup in " + stateDir() + ": "
+      throw BbdiyException.provider("mssql", "cannot read the state of the full backup in " + stateDir() + ": "
           + e.getMessage(), e);
     } finally {
       if (s != null) {
@@ -203,8 +202,9 @@ final class MssqlDumper implements DatabaseDumper {
     Capture capture = (Capture) handle;
     Full base = java.util.Objects.requireNonNull(full);
     Path partial = stateDir().resolve("mssql-backup.partial");
-    try (SqlSession s = open()) {
+    try (SqlSession s = open(); var stop = ctx.cancellation().onCancel(s::close)) {
       for (String file : List.of(base.file(), capture.file)) {
+        ctx.cancellation().throwIfCancelled();
         s.execute("RESTORE VERIFYONLY FROM DISK = " + literal(cfg.serverPath(file)) + " WITH CHECKSUM");
       }
       List<String[]> r = s.query("SELECT TOP 1 CONVERT(varchar(40), b.differential_base_lsn) FROM msdb.dbo.backupset"
@@ -220,10 +220,19 @@ final class MssqlDumper implements DatabaseDumper {
       }
       PrivateFiles.deleteTree(partial);
       PrivateFiles.createPrivateDirectories(partial);
+      ctx.cancellation().throwIfCancelled();
       copy(cfg.localDir().resolve(base.file()), partial.resolve(FULL_FILE));
       copy(cfg.localDir().resolve(capture.file), partial.resolve(DIFF_FILE));
+      ctx.cancellation().throwIfCancelled();
       PrivateFiles.replaceDirectory(workDir.resolve(BackupLayout.DATABASE), partial);
+      if (!fullReused) {
+        writeState(base);
+        if (replaced != null && !replaced.file().equals(base.file())) {
+          deleteQuietly(cfg.localDir().resolve(replaced.file()));
+        }
+      }
     } catch (SQLException e) {
+      ctx.cancellation().throwIfCancelled(); // the session was closed to stop the statement
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "mssql: RESTORE VERIFYONLY of " + base.file() + " and "
           + capture.file + " in " + cfg.serverDir() + " failed: " + e.getMessage() + ". The backup files are"
           + " damaged or unreadable; nothing was stored. Check the server's disk, then run the backup again", e);
@@ -259,6 +268,15 @@ final class MssqlDumper implements DatabaseDumper {
     if (capture instanceof Capture) {
       deleteQuietly(cfg.localDir().resolve(((Capture) capture).file));
     }
+    if (full != null && !fullReused) {
+      // This run's full never became bbdiy's base (the state is written once a backup is complete).
+      deleteQuietly(cfg.localDir().resolve(full.file()));
+    }
+    try {
+      PrivateFiles.deleteTree(stateDir().resolve("mssql-backup.partial"));
+    } catch (IOException ignored) {
+      // removed by the next run
+    }
   }
 
   private static void copy(Path from, Path to) throws IOException {
@@ -280,6 +298,10 @@ final class MssqlDumper implements DatabaseDumper {
   @Override
   public void preflightRestore(RestoreContext ctx) {
     String target = target(ctx);
+    if (!Files.isDirectory(cfg.localDir()) || !Files.isWritable(cfg.localDir())) {
+      throw BbdiyException.configuration("mssql.local-dir " + cfg.localDir() + " is not a writable directory: the"
+          + " restore hands the backup files to the server through it (mssql.server-dir " + cfg.serverDir() + ")");
+    }
     try (SqlSession s = open()) {
       if (s.query("SELECT DB_ID(" + literal(target) + ")").get(0)[0] != null) {
         throw BbdiyException.refused("Database " + target + " already exists on " + cfg.host() + ":" + cfg.port()
@@ -307,11 +329,14 @@ final class MssqlDumper implements DatabaseDumper {
     boolean started = false;
     boolean ok = false;
     SqlSession s = null;
+    dev.bbdiy.api.spi.CancellationSignal.Registration stop = null;
     try {
       // The server reads backups from its own disk: hand it the files through the shared directory.
       copy(source.resolve(FULL_FILE), cfg.localDir().resolve(fullName));
       copy(source.resolve(DIFF_FILE), cfg.localDir().resolve(diffName));
       s = open();
+      stop = ctx.cancellation().onCancel(s::close);
+      ctx.cancellation().throwIfCancelled();
       List<String[]> files = s.query("RESTORE FILELISTONLY FROM DISK = " + literal(cfg.serverPath(fullName)));
       StringBuilder moves = new StringBuilder();
       for (String[] f : files) {
@@ -322,9 +347,11 @@ final class MssqlDumper implements DatabaseDumper {
       ctx.progress().message("restoring the full backup into " + target);
       s.execute("RESTORE DATABASE " + ident(target) + " FROM DISK = " + literal(cfg.serverPath(fullName)) + " WITH "
           + moves + "NORECOVERY, CHECKSUM");
+      ctx.cancellation().throwIfCancelled();
       ctx.progress().message("restoring the differential backup into " + target);
       s.execute("RESTORE DATABASE " + ident(target) + " FROM DISK = " + literal(cfg.serverPath(diffName))
           + " WITH RECOVERY, CHECKSUM");
+      ctx.cancellation().throwIfCancelled();
       List<String[]> state = s.query("SELECT state_desc FROM sys.databases WHERE name = " + literal(target));
       if (state.isEmpty() || !"ONLINE".equals(state.get(0)[0])) {
         throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " is not"
@@ -335,16 +362,20 @@ final class MssqlDumper implements DatabaseDumper {
       return RestoreOutcome.database(target, "database " + target + " on " + cfg.host() + ":" + cfg.port(),
           List.of("the full and the differential backup restored WITH CHECKSUM; " + target + " is online"));
     } catch (SQLException e) {
+      ctx.cancellation().throwIfCancelled(); // the session was closed to stop the statement
       throw BbdiyException.provider("mssql", "restoring " + target + " failed: " + e.getMessage(), e);
     } catch (IOException e) {
       throw BbdiyException.provider("mssql", "cannot hand the backup files to the server through "
           + cfg.localDir() + ": " + e.getMessage(), e);
     } finally {
-      if (started && !ok) {
-        dropAfterFailure(s, target, ctx);
+      if (stop != null) {
+        stop.close();
       }
       if (s != null) {
         s.close();
+      }
+      if (started && !ok) {
+        dropAfterFailure(target, ctx);
       }
       deleteQuietly(cfg.localDir().resolve(fullName));
       deleteQuietly(cfg.localDir().resolve(diffName));
@@ -352,10 +383,9 @@ final class MssqlDumper implements DatabaseDumper {
   }
 
   /** Drops what a failed restore created (a database left RESTORING, or one online that failed the checks). */
-  private void dropAfterFailure(@Nullable SqlSession s, String target, RestoreContext ctx) {
-    boolean interrupted = Thread.interrupted();
-    try (SqlSession own = s == null ? open() : null) {
-      SqlSession use = s != null ? s : java.util.Objects.requireNonNull(own);
+  private void dropAfterFailure(String target, RestoreContext ctx) {
+    boolean interrupted = Thread.interrupted(); // a cancelled restore still removes what it created
+    try (SqlSession use = open()) {
       if (use.query("SELECT DB_ID(" + literal(target) + ")").get(0)[0] != null) {
         use.execute("DROP DATABASE " + ident(target));
         ctx.progress().warning("the database " + target + " this restore created was dropped again");

@@ -271,7 +271,8 @@ final class FakeSqlServer implements SqlSession.Connector {
     }
     Properties p = new Properties();
     try {
-      p.load(new java.io.StringReader(text.substring(0, at)));
+      p.load(new java.io.StringReader(new String(text.substring(0, at).getBytes(StandardCharsets.ISO_8859_1),
+          StandardCharsets.UTF_8)));
     } catch (IOException e) {
       throw new SQLException(e);
     }

@@ -238,8 +238,10 @@ final class MysqlDumper implements DatabaseDumper {
   public Artifact complete(RunContext ctx, CaptureHandle handle) {
     Capture capture = (Capture) handle;
     ChildProcess.Result r;
-    try {
+    // This phase's cancellation stops the dump that capture started (it watched capture's signal only).
+    try (var stop = ctx.cancellation().onCancel(capture::close)) {
       r = capture.finished.get();
+      ctx.cancellation().throwIfCancelled();
     } catch (InterruptedException e) {
       capture.close();
       Thread.currentThread().interrupt();
