@@ -35,6 +35,8 @@ final class MssqlDumper implements DatabaseDumper {
   private final MssqlConfig cfg;
   private final Path workDir;
   private final SqlSession.Connector connector;
+  /** Where bbdiy's last full is recorded between runs: the provider's state directory. */
+  private final Path stateDir;
   private String serverVersion = "unknown";
   private boolean compressionAvailable;
   private @Nullable Full full;
@@ -47,9 +49,10 @@ final class MssqlDumper implements DatabaseDumper {
   /** bbdiy's last full backup: its file in the backup directory and its checkpoint LSN, the differential base. */
   record Full(String file, String lsn, Instant taken) {}
 
-  MssqlDumper(MssqlConfig cfg, Path workDir, SqlSession.Connector connector) {
+  MssqlDumper(MssqlConfig cfg, Path workDir, Path stateDir, SqlSession.Connector connector) {
     this.cfg = cfg;
     this.workDir = workDir;
+    this.stateDir = stateDir;
     this.connector = connector;
   }
 
@@ -86,7 +89,7 @@ final class MssqlDumper implements DatabaseDumper {
       String base = r.isEmpty() ? null : r.get(0)[0];
       Full last = readState();
       String why = reuseRefusal(last, base);
-      if (why == null) {
+      if (why == null && last != null) {
         full = last;
         fullReused = true;
         ctx.progress().message("reusing the full backup " + last.file() + " of " + last.taken()
@@ -201,7 +204,7 @@ final class MssqlDumper implements DatabaseDumper {
   public Artifact complete(RunContext ctx, CaptureHandle handle) {
     Capture capture = (Capture) handle;
     Full base = java.util.Objects.requireNonNull(full);
-    Path partial = stateDir().resolve("mssql-backup.partial");
+    Path partial = workDir.resolve(".bbdiy").resolve("mssql-backup.partial");
     try (SqlSession s = open(); var stop = ctx.cancellation().onCancel(s::close)) {
       for (String file : List.of(base.file(), capture.file)) {
         ctx.cancellation().throwIfCancelled();
@@ -273,7 +276,7 @@ final class MssqlDumper implements DatabaseDumper {
       deleteQuietly(cfg.localDir().resolve(full.file()));
     }
     try {
-      PrivateFiles.deleteTree(stateDir().resolve("mssql-backup.partial"));
+      PrivateFiles.deleteTree(workDir.resolve(".bbdiy").resolve("mssql-backup.partial"));
     } catch (IOException ignored) {
       // removed by the next run
     }
@@ -492,7 +495,7 @@ final class MssqlDumper implements DatabaseDumper {
   }
 
   private Path stateDir() {
-    return workDir.resolve(".bbdiy");
+    return stateDir;
   }
 
   private static void deleteQuietly(Path p) {

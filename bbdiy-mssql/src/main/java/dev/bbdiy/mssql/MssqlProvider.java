@@ -91,6 +91,7 @@ public final class MssqlProvider implements DatabaseDumperProvider {
   @Override
   public DatabaseDumper create(ProviderContext context) {
     MssqlConfig cfg = MssqlConfig.from(context.settings());
-    return new MssqlDumper(cfg, context.workDir(), connector != null ? connector : JdbcSqlSession.connector(cfg));
+    return new MssqlDumper(cfg, context.workDir(), context.stateDirectory(),
+        connector != null ? connector : JdbcSqlSession.connector(cfg));
   }
 }

@@ -50,6 +50,8 @@ final class MysqlDumper implements DatabaseDumper {
 
   private final MysqlConfig cfg;
   private final Path workDir;
+  /** Where the option files go: the provider's state directory, never the backup's working copy. */
+  private final Path stateDir;
   private String dumpVersion = "unknown";
   private String serverVersion = "unknown";
   private String charset = "";
@@ -58,9 +60,10 @@ final class MysqlDumper implements DatabaseDumper {
   private List<String> nonTransactional = List.of();
   private @Nullable Path optionFile;
 
-  MysqlDumper(MysqlConfig cfg, Path workDir) {
+  MysqlDumper(MysqlConfig cfg, Path workDir, Path stateDir) {
     this.cfg = cfg;
     this.workDir = workDir;
+    this.stateDir = stateDir;
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -227,7 +230,7 @@ final class MysqlDumper implements DatabaseDumper {
         }).build();
   }
 
-  private RuntimeException failure(Throwable t) {
+  private RuntimeException failure(@Nullable Throwable t) {
     if (t instanceof BbdiyException) {
       return (BbdiyException) t;
     }
@@ -303,8 +306,9 @@ final class MysqlDumper implements DatabaseDumper {
     }
   }
 
+  /** The dump being written: beside {@code bitbucket-db}, on its file system, so that it can be renamed into place. */
   private Path partialDir() {
-    return stateDir().resolve("mysql-dump.partial");
+    return workDir.resolve(".bbdiy").resolve("mysql-dump.partial");
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -631,7 +635,7 @@ final class MysqlDumper implements DatabaseDumper {
   }
 
   private Path stateDir() {
-    return workDir.resolve(".bbdiy");
+    return stateDir;
   }
 
   private static long parseLong(String s) {

@@ -74,6 +74,6 @@ public final class MysqlProvider implements DatabaseDumperProvider {
 
   @Override
   public DatabaseDumper create(ProviderContext context) {
-    return new MysqlDumper(MysqlConfig.from(context.settings()), context.workDir());
+    return new MysqlDumper(MysqlConfig.from(context.settings()), context.workDir(), context.stateDirectory());
   }
 }

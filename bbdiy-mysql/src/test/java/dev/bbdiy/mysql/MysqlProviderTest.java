@@ -228,7 +228,7 @@ class MysqlProviderTest extends MysqlFixture {
     assertThat(leaked.get()).as("a command line with the password").isNull();
     assertThat(optionFileMode.get()).isEqualTo("rw-------");
     assertThat(MariaDbServer.count(db + "_restored", "pull_request")).isEqualTo(3000);
-    try (var s = Files.list(temp.resolve("work/.bbdiy"))) {
+    try (var s = Files.walk(temp)) {
       assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("mysql-client"));
     }
     assertThat(Files.readString(Path.of(backup.stored().location() + ".summary.json"))).doesNotContain(password);
@@ -282,7 +282,7 @@ class MysqlProviderTest extends MysqlFixture {
         .isInstanceOf(BbdiyException.class).hasMessageContaining(db);
 
     assertThat(Files.readAllBytes(temp.resolve("work/bitbucket-db/dump.sql"))).isEqualTo(first);
-    try (var s = Files.list(temp.resolve("work/.bbdiy"))) {
+    try (var s = Files.walk(temp)) {
       assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("mysql-client"));
     }
   }
