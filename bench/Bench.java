@@ -55,6 +55,7 @@ public final class Bench {
       case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]),
           settings(java.util.Arrays.copyOfRange(args, 5, args.length)));
       case "pg" -> pg(args[1], args[2], Path.of(args[3]));
+      case "mysql" -> mysql(args[1], args[2], Path.of(args[3]));
       case "restore-pg" -> restorePg(args[1], Path.of(args[2]), Path.of(args[3]), args[4]);
       default -> throw new IllegalArgumentException("unknown command " + args[0]);
     }
@@ -310,6 +311,32 @@ public final class Bench {
       System.out.printf(Locale.ROOT, "lock_window=%.3f server_lock_window=%.3f drained=%.3f complete=%.3f%n",
           r.lockWindow().toNanos() / 1e9, bitbucket.lastLockWindow().orElseThrow().toNanos() / 1e9,
           r.drainedWindow().toNanos() / 1e9, r.phases().get(Phase.COMPLETE).toNanos() / 1e9);
+    }
+  }
+
+  /** A backup through the mysql provider of the machine's MariaDB (root on 127.0.0.1) in {@code mode}. */
+  static void mysql(String database, String mode, Path base) throws Exception {
+    Path home = base.resolve("home");
+    if (!Files.exists(home)) {
+      BitbucketHomes.generate(home, BitbucketHomes.spec().repositories(2).useGit(false));
+    }
+    try (FakeBitbucketServer bitbucket = FakeBitbucketServer.builder().drainTime(Duration.ofMillis(100)).start()) {
+      ProviderRegistry registry = ProviderRegistry.load();
+      BackupEngine engine = BackupEngine.builder()
+          .instance(BitbucketInstance.of("bench", home))
+          .workDir(base.resolve("work-" + mode))
+          .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+              .pollInterval(Duration.ofMillis(20)).build())
+          .home(registry.home("copy"))
+          .database(registry.database("mysql"))
+          .archiver(registry.archiver("tar"))
+          .configuration(Map.of("mysql.host", "127.0.0.1", "mysql.user", "root", "mysql.database", database,
+              "mysql.mode", mode, "tar.dir", base.resolve("archives-" + mode).toString()))
+          .build();
+      BackupResult r = engine.backup();
+      System.out.printf(Locale.ROOT, "lock_window=%.3f server_lock_window=%.3f capture=%.3f complete=%.3f%n",
+          r.lockWindow().toNanos() / 1e9, bitbucket.lastLockWindow().orElseThrow().toNanos() / 1e9,
+          r.phases().get(Phase.CAPTURE).toNanos() / 1e9, r.phases().get(Phase.COMPLETE).toNanos() / 1e9);
     }
   }
 }

@@ -331,13 +331,6 @@ final class Config {
         return "bbdiy has no zfs provider yet; " + plugin + " Until then, back up the home with rsync ("
             + (fromVarsFile ? "BACKUP_DISK_TYPE=rsync" : "home.type=rsync") + "), or take the ZFS snapshots with"
             + " your own tool around a lock (see LockAroundYourOwnSnapshot in the examples).";
-      case "database.type=mysql":
-      case "database.type=mssql":
-        return "bbdiy has no " + name + " provider yet; " + plugin + " Until then, set "
-            + (fromVarsFile ? "BACKUP_DATABASE_TYPE=none" : "database.type=none") + " and back up the database"
-            + " with its own tool" + (name.equals("mysql") ? " (mysqldump --single-transaction)" : "")
-            + ", at the same time as the home, before each backup; or restore it from the backups your"
-            + " database service takes.";
       case "archive.type=gpg-zip":
         return "bbdiy has no gpg-zip archiver yet; " + plugin + " Until then, use "
             + (fromVarsFile ? "BACKUP_ARCHIVE_TYPE=tar" : "archive.type=tar") + " and keep the archive directory"

@@ -429,8 +429,8 @@ final class VarsMapping {
         + " cannot be turned off)", examples("CURL_OPTIONS", "-L -s -f")));
     u.add(new Unused("bbdiy chooses pg_dump's options itself (postgresql.jobs sets the parallel jobs)", examples(
         "PG_PARALLEL", "|-j 5", "PG_SNAPSHOT_OPT", "|--no-synchronized-snapshots")));
-    u.add(new Unused("they belong to strategies this file does not select, or bbdiy has no provider for (mysql,"
-        + " zfs, gpg-zip)", examples("MYSQL_HOST", "", "MYSQL_USERNAME", "", "MYSQL_PASSWORD", "",
+    u.add(new Unused("they belong to strategies this file does not select, or bbdiy has no provider for (zfs,"
+        + " gpg-zip)", examples("MYSQL_HOST", "", "MYSQL_USERNAME", "", "MYSQL_PASSWORD", "",
         "MYSQL_BACKUP_OPTIONS", "", "ZFS_FILESYSTEM_NAMES", "|tank/atlassian-home",
         "BITBUCKET_BACKUP_GPG_RECIPIENT", "", "POSTGRESQL_SERVICE_NAME", "postgresql[0-9.]*")));
     u.add(new Unused("bbdiy extracts straight into the restore targets", examples("BITBUCKET_RESTORE_ROOT", "")));

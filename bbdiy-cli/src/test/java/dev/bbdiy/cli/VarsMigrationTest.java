@@ -260,36 +260,54 @@ class VarsMigrationTest {
   }
 
   @Test
-  void an_unsupported_database_is_refused_saying_what_to_do_about_the_database() throws Exception {
-    Path vars = write("mysql.vars.sh", shipped(MAIN).replace("BACKUP_DATABASE_TYPE=postgresql",
-        "BACKUP_DATABASE_TYPE=mysql").replace("BITBUCKET_BACKUP_PASS=\n", "BITBUCKET_BACKUP_PASS=x\n")
+  void an_mssql_vars_file_maps_to_the_mssql_provider_and_asks_for_its_backup_directory() throws Exception {
+    Path vars = write("mssql.vars.sh", shipped(MAIN).replace("BACKUP_DATABASE_TYPE=postgresql",
+        "BACKUP_DATABASE_TYPE=mssql").replace("BITBUCKET_BACKUP_PASS=\n", "BITBUCKET_BACKUP_PASS=x\n")
         .replace("BITBUCKET_BACKUP_ROOT=\n", "BITBUCKET_BACKUP_ROOT=" + temp.resolve("work") + "\n"));
 
     Run r = run("check", "--vars-file", vars.toString());
 
     assertThat(r.code()).as(r.all()).isEqualTo(2);
-    assertThat(r.err()).contains("BACKUP_DATABASE_TYPE=mysql in the vars file: No database provider named 'mysql'",
-        "Installed: amazon-rds, postgresql", "set BACKUP_DATABASE_TYPE=none", "mysqldump")
-        .doesNotContain("home.type=copy");
+    assertThat(r.err()).contains("mssql.server-dir").doesNotContain("No database provider named");
     assertThat(bitbucket.server().calls(Endpoint.LOCK)).isZero();
+  }
+
+  @Test
+  void a_mysql_vars_file_maps_to_the_mysql_provider_with_its_variables() throws Exception {
+    Path vars = write("mysql.vars.sh", shipped(MAIN).replace("BACKUP_DATABASE_TYPE=postgresql",
+        "BACKUP_DATABASE_TYPE=mysql").replace("MYSQL_HOST=\n", "MYSQL_HOST=db.example\n")
+        .replace("MYSQL_USERNAME=\n", "MYSQL_USERNAME=bb\n").replace("MYSQL_PASSWORD=\n", "MYSQL_PASSWORD=s3cret\n")
+        .replace("MYSQL_BACKUP_OPTIONS=\n", "MYSQL_BACKUP_OPTIONS=--skip-extended-insert\n")
+        .replace("BITBUCKET_BACKUP_PASS=\n", "BITBUCKET_BACKUP_PASS=x\n")
+        .replace("BITBUCKET_BACKUP_ARCHIVE_ROOT=\n", "BITBUCKET_BACKUP_ARCHIVE_ROOT=/backup/archives\n"));
+
+    Config c = load(vars);
+
+    assertThat(c.values()).containsEntry("database.type", "mysql").containsEntry("mysql.host", "db.example")
+        .containsEntry("mysql.user", "bb").containsEntry("mysql.options", "--skip-extended-insert")
+        .containsKey("mysql.database");
+    assertThat(c.warnings()).noneSatisfy(w -> assertThat(w).contains("MYSQL"));
   }
 
   @Test
   void a_plugin_named_like_a_strategy_bbdiy_lacks_makes_the_vars_file_work_as_it_is() throws Exception {
     Path plugins = Files.createDirectories(temp.resolve("plugins"));
-    PluginJars.jar(plugins.resolve("mysql.jar"), PluginJars.DATABASE, Map.of("AcmeMysql", PluginJars.ACME_SQLITE
-        .replace("AcmeSqliteProvider", "AcmeMysql").replace("\"acme-sqlite\"", "\"mysql\"")
-        .replace("ACME_SQLITE_DB", "MYSQL_HOST")));
-    Path vars = write("mysql.vars.sh", shipped(MAIN).replace("BACKUP_DATABASE_TYPE=postgresql",
-        "BACKUP_DATABASE_TYPE=mysql").replace("MYSQL_HOST=\n", "MYSQL_HOST=/srv/mysql.db\n")
+    // postgresql-fslevel: a strategy of Atlassian's scripts that bbdiy maps to none unless a provider has its name.
+    PluginJars.jar(plugins.resolve("fslevel.jar"), PluginJars.DATABASE, Map.of("AcmeFslevel",
+        PluginJars.ACME_SQLITE.replace("AcmeSqliteProvider", "AcmeFslevel")
+        .replace("\"acme-sqlite\"", "\"postgresql-fslevel\"")));
+    Path vars = write("fslevel.vars.sh", shipped(MAIN).replace("BACKUP_DATABASE_TYPE=postgresql",
+        "BACKUP_DATABASE_TYPE=postgresql-fslevel")
         .replace("BITBUCKET_BACKUP_PASS=\n", "BITBUCKET_BACKUP_PASS=x\n")
-        .replace("BITBUCKET_BACKUP_ARCHIVE_ROOT=\n", "BITBUCKET_BACKUP_ARCHIVE_ROOT=/backup/archives\n"));
+        .replace("BITBUCKET_BACKUP_ARCHIVE_ROOT=\n", "BITBUCKET_BACKUP_ARCHIVE_ROOT=/backup/archives\n")
+        + "ACME_SQLITE_DB=/srv/fslevel.db\n");
 
     Config c = Config.load(null, vars, Map.of(), env,
         Plugins.load(Plugins.directories(plugins.toString()), plugins).registry());
 
-    assertThat(c.values()).containsEntry("database.type", "mysql").containsEntry("mysql.database", "/srv/mysql.db");
-    assertThat(c.warnings()).noneSatisfy(w -> assertThat(w).contains("MYSQL"));
+    assertThat(c.values()).containsEntry("database.type", "postgresql-fslevel")
+        .containsEntry("postgresql-fslevel.database", "/srv/fslevel.db");
+    assertThat(c.warnings()).noneSatisfy(w -> assertThat(w).contains("fslevel"));
   }
 
   @Test

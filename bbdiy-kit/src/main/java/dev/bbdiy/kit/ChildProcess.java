@@ -36,6 +36,7 @@ public final class ChildProcess {
 
   private final List<String> command;
   private final @Nullable Path directory;
+  private final @Nullable Path stdin;
   private final Map<String, String> environment;
   private final List<String> removedEnvironment;
   private final Consumer<String> stdout;
@@ -47,6 +48,7 @@ public final class ChildProcess {
   private ChildProcess(Builder b) {
     this.command = List.copyOf(b.command);
     this.directory = b.directory;
+    this.stdin = b.stdin;
     this.environment = Map.copyOf(b.environment);
     this.removedEnvironment = List.copyOf(b.removedEnvironment);
     this.stdout = b.stdout;
@@ -103,9 +105,9 @@ public final class ChildProcess {
       cancellation.throwIfCancelled();
     }
     ProcessBuilder pb = new ProcessBuilder(command);
-    // No standard input: a tool that asks a question (a password prompt, "overwrite?") fails at once instead
-    // of waiting forever for an answer nobody gives.
-    pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    // No standard input unless a file is given: a tool that asks a question (a password prompt, "overwrite?")
+    // fails at once instead of waiting forever for an answer nobody gives.
+    pb.redirectInput(ProcessBuilder.Redirect.from(stdin != null ? stdin.toFile() : new java.io.File("/dev/null")));
     if (directory != null) {
       pb.directory(directory.toFile());
     }
@@ -263,6 +265,7 @@ public final class ChildProcess {
   public static final class Builder {
     private final List<String> command;
     private @Nullable Path directory;
+    private @Nullable Path stdin;
     private final Map<String, String> environment = new LinkedHashMap<>();
     private final List<String> removedEnvironment = new ArrayList<>();
     private Consumer<String> stdout = line -> {};
@@ -281,6 +284,15 @@ public final class ChildProcess {
     /** Runs in {@code dir}. */
     public Builder directory(Path dir) {
       this.directory = dir;
+      return this;
+    }
+
+    /**
+     * Reads standard input from {@code file} (a dump a client loads) instead of {@code /dev/null}. The file is read
+     * by the child directly, never through this JVM.
+     */
+    public Builder stdin(Path file) {
+      this.stdin = Objects.requireNonNull(file);
       return this;
     }
 
