@@ -139,9 +139,26 @@ abstract class SnapshotHome implements HomeSnapshotter {
     }
   }
 
+  /**
+   * Releases what killed runs left, then records the snapshots this run will make: the record is written (and
+   * synced) here, while Bitbucket is live, so the capture inside the lock runs only the snapshot commands.
+   */
   @Override
   public void prepare(RunContext ctx) {
     releaseLeftovers(ctx.cancellation(), ctx.progress());
+    record(ctx.backupId());
+  }
+
+  private void record(BackupId id) {
+    List<SnapshotLedger.Snap> planned = plan(id, parts);
+    try {
+      ledger().pending(id, planned);
+    } catch (IOException e) {
+      throw BbdiyException.provider(provider, "cannot record the snapshots about to be made in "
+          + ledger().directory() + ": " + Reasons.of(e), e);
+    }
+    created = id;
+    snaps = planned;
   }
 
   /** Releases what killed runs left (pending records of dead writers); returns how many snapshots it released. */
@@ -168,16 +185,10 @@ abstract class SnapshotHome implements HomeSnapshotter {
 
   @Override
   public CaptureHandle capture(RunContext ctx) {
-    List<SnapshotLedger.Snap> planned = plan(ctx.backupId(), parts);
-    try {
-      ledger().pending(ctx.backupId(), planned);
-    } catch (IOException e) {
-      throw BbdiyException.provider(provider, "cannot record the snapshots about to be made in "
-          + ledger().directory() + ": " + Reasons.of(e), e);
+    if (!ctx.backupId().equals(created)) {
+      record(ctx.backupId()); // prepare did not run (a caller driving the phases by hand)
     }
-    created = ctx.backupId();
-    snaps = planned;
-    create(planned, ctx);
+    create(snaps, ctx);
     return CaptureHandle.NONE;
   }
 
