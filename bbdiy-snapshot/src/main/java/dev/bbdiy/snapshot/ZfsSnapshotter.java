@@ -24,7 +24,8 @@ import org.jspecify.annotations.Nullable;
  * {@code .zfs/snapshot/} directory.
  */
 final class ZfsSnapshotter extends SnapshotHome {
-  private static final Pattern SNAPSHOT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:/-]*@bbdiy-[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+  private static final Pattern SNAPSHOT =
+      Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.:/-]*@bbdiy-[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
   private static final long MIN_FREE = 64L << 20;
 
   private final Tool zfs;
