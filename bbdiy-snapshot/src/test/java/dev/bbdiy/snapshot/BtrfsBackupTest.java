@@ -148,7 +148,8 @@ class BtrfsBackupTest {
   @Test
   void a_run_cancelled_after_the_snapshot_leaves_no_snapshot_and_bitbucket_unlocked() throws Exception {
     for (Phase phase : List.of(Phase.COMPLETE, Phase.ARCHIVE, Phase.VERIFY)) {
-      java.util.concurrent.atomic.AtomicReference<BackupEngine> engine = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicReference<BackupEngine> engine =
+          new java.util.concurrent.atomic.AtomicReference<>();
       AtomicInteger subvolumesSeen = new AtomicInteger();
       engine.set(engine(new ArrayList<>()).listener(e -> {
         if (e instanceof BackupEvent.PhaseStarted p && p.phase() == phase) {

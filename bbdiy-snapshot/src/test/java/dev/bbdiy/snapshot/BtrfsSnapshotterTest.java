@@ -198,7 +198,8 @@ class BtrfsSnapshotterTest {
       }
       s.close();
     }
-    assertThat(fs.subvolumes()).containsExactly("bitbucket/home", "bitbucket/.bbdiy-snapshots/bitbucket-20260102-000000.home",
+    assertThat(fs.subvolumes()).containsExactly("bitbucket/home",
+        "bitbucket/.bbdiy-snapshots/bitbucket-20260102-000000.home",
         "bitbucket/.bbdiy-snapshots/bitbucket-20260103-000000.home");
 
     HomeSnapshotter s = create(instance(List.of(), List.of()), config);
@@ -221,7 +222,8 @@ class BtrfsSnapshotterTest {
     assertThatThrownBy(() -> s.deleteArtifact(renamed, TestContexts.run(work, Phase.RETENTION)))
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED));
     // Named like ours but a plain directory (not a snapshot): refused too.
-    Path fake = Files.createDirectories(fs.mount().resolve("bitbucket/.bbdiy-snapshots/bitbucket-20260101-000000.home"));
+    Path fake = Files.createDirectories(
+        fs.mount().resolve("bitbucket/.bbdiy-snapshots/bitbucket-20260101-000000.home"));
     Files.writeString(fake.resolve("precious"), "data");
     Artifact plain = new Artifact("btrfs", Artifact.Kind.HOME, List.of(BackupLayout.HOME),
         Map.of("snapshot.home", fake.toString()));

@@ -181,7 +181,8 @@ class CommandProviderTest {
   @Test
   void abort_runs_for_this_run_and_the_next_backup_runs_it_for_what_a_killed_run_left() throws Exception {
     Path log = temp.resolve("abort.log");
-    Map<String, String> config = Map.of("command.capture", "echo id lun=lun-$BBDIY_BACKUP_ID >> \"$BBDIY_ARTIFACT_FILE\"",
+    Map<String, String> config = Map.of(
+        "command.capture", "echo id lun=lun-$BBDIY_BACKUP_ID >> \"$BBDIY_ARTIFACT_FILE\"",
         "command.abort", "echo \"$BBDIY_BACKUP_ID $(cat \"$BBDIY_ARTIFACT_FILE\")\" >> " + log);
     HomeSnapshotter s = home(config);
     TestContexts.TestRunContext ctx = ctx();
