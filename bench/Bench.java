@@ -57,6 +57,7 @@ public final class Bench {
       case "pg" -> pg(args[1], args[2], Path.of(args[3]));
       case "mysql" -> mysql(args[1], args[2], Path.of(args[3]));
       case "restore-pg" -> restorePg(args[1], Path.of(args[2]), Path.of(args[3]), args[4]);
+      case "lock-window" -> lockWindow(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]));
       default -> throw new IllegalArgumentException("unknown command " + args[0]);
     }
   }
@@ -337,6 +338,47 @@ public final class Bench {
       System.out.printf(Locale.ROOT, "lock_window=%.3f server_lock_window=%.3f capture=%.3f complete=%.3f%n",
           r.lockWindow().toNanos() / 1e9, bitbucket.lastLockWindow().orElseThrow().toNanos() / 1e9,
           r.phases().get(Phase.CAPTURE).toNanos() / 1e9, r.phases().get(Phase.COMPLETE).toNanos() / 1e9);
+    }
+  }
+
+  /**
+   * A whole home-only backup with {@code provider} (tar archiver, zstd level 1) against the simulator, with about
+   * {@code changeFraction} of the attachments changed after the live pass, just before the lock; prints the lock
+   * window the simulator measured (lock granted to unlock), the part of it after the drain, and the wall time.
+   */
+  static void lockWindow(String provider, Path home, Path base, double changeFraction) throws Exception {
+    try (FakeBitbucketServer bitbucket = FakeBitbucketServer.builder().drainTime(Duration.ofMillis(100)).start()) {
+      ProviderRegistry registry = ProviderRegistry.load();
+      int[] changed = {0};
+      BackupEngine engine = BackupEngine.builder()
+          .instance(BitbucketInstance.of("bench", home))
+          .workDir(base.resolve("work-" + provider))
+          .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+              .pollInterval(Duration.ofMillis(20)).build())
+          .home(registry.home(provider))
+          .database(null)
+          .archiver(registry.archiver("tar"))
+          .configuration(Map.of("tar.dir", base.resolve("archives-" + provider).toString(), "tar.level", "1"))
+          .listener(e -> {
+            if (e instanceof dev.bbdiy.api.BackupEvent.PhaseStarted p && p.phase() == Phase.LOCK) {
+              try {
+                changed[0] = change(home, changeFraction);
+              } catch (Exception ex) {
+                throw new IllegalStateException(ex);
+              }
+            }
+          })
+          .build();
+      long start = System.nanoTime();
+      BackupResult r = engine.backup();
+      double wall = (System.nanoTime() - start) / 1e9;
+      Instant drained = bitbucket.events(FakeBitbucketServer.EventType.DRAINED).get(0).at();
+      Instant unlocked = bitbucket.events(FakeBitbucketServer.EventType.UNLOCKED).get(0).at();
+      System.out.printf(Locale.ROOT, "server_lock_window=%.4f after_drain=%.4f capture=%.4f wall=%.3f complete=%.3f"
+          + " archive=%.3f changed=%d files=%d%n", bitbucket.lastLockWindow().orElseThrow().toNanos() / 1e9,
+          Duration.between(drained, unlocked).toNanos() / 1e9, r.phases().get(Phase.CAPTURE).toNanos() / 1e9, wall,
+          seconds(r.phases().get(Phase.COMPLETE)), seconds(r.phases().get(Phase.ARCHIVE)), changed[0],
+          r.summary().files());
     }
   }
 }

@@ -16,6 +16,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 { command -v mariadb-dump || command -v mysqldump; } >/dev/null 2>&1 || need+=(mariadb-client)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+command -v mkfs.btrfs >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.btrfs ] || need+=(btrfs-progs)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

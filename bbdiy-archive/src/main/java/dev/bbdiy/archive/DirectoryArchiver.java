@@ -102,7 +102,8 @@ public final class DirectoryArchiver implements Archiver {
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(entries),
             1 << 16))) {
           HardLinks links = new HardLinks();
-          new TreeWalker(ctx.cancellation()).walk(content.root(), content.paths(), (path, rel, meta) -> {
+          new TreeWalker(ctx.cancellation()).walk(content.root(), content.paths(), content.sources(),
+              (path, rel, meta) -> {
             Path dest = FileNames.resolve(partial, rel);
             String first = links.firstName(meta, rel);
             EntryRecord r;
@@ -134,7 +135,7 @@ public final class DirectoryArchiver implements Archiver {
                 partial.resolve(BackupLayout.MANIFEST)), 1 << 16)) {
           ManifestCodec.write(manifest, summary, () -> EntryRecord.readFrom(in));
         }
-        fixDirectoryTimes(content.root(), partial, content.paths(), ctx);
+        fixDirectoryTimes(content, partial, ctx);
         StoredBackup stored = new StoredBackup(id, target.toString(), "directory", totals[1], Instant.now(),
             summary);
         pending.put(id, new Pending(partial, stored));
@@ -231,16 +232,17 @@ public final class DirectoryArchiver implements Archiver {
   }
 
   /** Gives the stored directories the modes and whole-second times of the originals, now that they are filled. */
-  private static void fixDirectoryTimes(Path sourceRoot, Path storeRoot, List<String> roots, RunContext ctx)
-      throws IOException {
+  private static void fixDirectoryTimes(BackupContent content, Path storeRoot, RunContext ctx) throws IOException {
     List<String> dirs = new ArrayList<>();
-    new TreeWalker(ctx.cancellation()).walk(sourceRoot, roots, (path, rel, meta) -> {
+    List<Path> sources = new ArrayList<>();
+    new TreeWalker(ctx.cancellation()).walk(content.root(), content.paths(), content.sources(), (path, rel, meta) -> {
       if (meta.type() == FileMeta.Type.DIRECTORY) {
         dirs.add(rel);
+        sources.add(path);
       }
     });
     for (int i = dirs.size() - 1; i >= 0; i--) {
-      FileMeta meta = FileMeta.read(FileNames.resolve(sourceRoot, dirs.get(i)));
+      FileMeta meta = FileMeta.read(sources.get(i));
       Path d = FileNames.resolve(storeRoot, dirs.get(i));
       setMode(d, meta.mode());
       Files.setLastModifiedTime(d, FileTime.from(meta.mtimeSeconds(), TimeUnit.SECONDS));

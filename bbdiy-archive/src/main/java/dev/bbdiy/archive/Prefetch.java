@@ -4,6 +4,7 @@ import java.util.Objects;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.kit.FileMeta;
 import dev.bbdiy.kit.FileNames;
 import dev.bbdiy.kit.TreeWalker;
@@ -55,21 +56,22 @@ final class Prefetch implements AutoCloseable {
   private final CancellationSignal cancellation;
   private volatile boolean closed;
 
-  Prefetch(Path base, Collection<String> roots, CancellationSignal cancellation, int readerThreads) {
+  Prefetch(Path base, Collection<String> roots, Collection<ContentSource> sources, CancellationSignal cancellation,
+      int readerThreads) {
     this.cancellation = cancellation;
     this.readers = Executors.newFixedThreadPool(Math.max(1, readerThreads), r -> {
       Thread t = new Thread(r, "bbdiy-read-ahead");
       t.setDaemon(true);
       return t;
     });
-    this.walker = new Thread(() -> walk(base, roots), "bbdiy-walk");
+    this.walker = new Thread(() -> walk(base, roots, sources), "bbdiy-walk");
     walker.setDaemon(true);
     walker.start();
   }
 
-  private void walk(Path base, Collection<String> roots) {
+  private void walk(Path base, Collection<String> roots, Collection<ContentSource> sources) {
     try {
-      new TreeWalker(cancellation).walk(base, roots, (path, rel, meta) -> {
+      new TreeWalker(cancellation).walk(base, roots, sources, (path, rel, meta) -> {
         try {
           CompletableFuture<Content> content = null;
           if (meta.type() == FileMeta.Type.FILE && meta.size() <= SMALL) {

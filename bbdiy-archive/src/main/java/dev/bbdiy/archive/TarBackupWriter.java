@@ -7,6 +7,7 @@ import dev.bbdiy.api.BackupSummary;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.kit.FileNames;
 import java.io.BufferedOutputStream;
@@ -80,8 +81,16 @@ public final class TarBackupWriter implements Closeable {
 
   /** Adds the entries under {@code roots} (relative paths below {@code base}) and their ancestors. */
   public void add(Path base, List<String> roots) throws IOException {
+    add(base, roots, List.of());
+  }
+
+  /**
+   * Adds the entries under {@code roots} and their ancestors, reading the roots that have a content source from
+   * its directory.
+   */
+  public void add(Path base, List<String> roots, List<ContentSource> sources) throws IOException {
     int readers = Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors() * 2));
-    try (Prefetch ahead = new Prefetch(base, roots, cancellation, readers)) {
+    try (Prefetch ahead = new Prefetch(base, roots, sources, cancellation, readers)) {
       Prefetch.Item item;
       while ((item = ahead.next()) != null) {
         FileMeta meta = java.util.Objects.requireNonNull(item.meta());

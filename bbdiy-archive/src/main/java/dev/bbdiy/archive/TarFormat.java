@@ -87,7 +87,7 @@ public final class TarFormat {
     }
     BackupSummary summary;
     try (writer) {
-      writer.add(content.root(), content.paths());
+      writer.add(content.root(), content.paths(), content.sources());
       summary = writer.finish(content.summary());
     }
     return new Written(summary, counting.getByteCount());

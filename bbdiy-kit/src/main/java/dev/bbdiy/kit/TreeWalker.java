@@ -1,6 +1,7 @@
 package dev.bbdiy.kit;
 
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.kit.FileNames;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -10,7 +11,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Walks a backup tree in the one canonical order every part of bbdiy uses (tar writing, directory stores,
@@ -56,36 +60,66 @@ public final class TreeWalker {
    * leading to them. Roots that do not exist are skipped.
    */
   public void walk(Path base, Collection<String> roots, Visitor visitor) throws IOException {
+    walk(base, roots, List.of(), visitor);
+  }
+
+  /**
+   * Walks like {@link #walk(Path, Collection, Visitor)}, but reads each root that has a {@linkplain ContentSource
+   * content source} from the source's directory, leaving out what its excludes name; the visitor sees the same
+   * relative names as if the directory had been copied to {@code base/<root>}. That placeholder must exist.
+   *
+   * @throws IOException if a source's directory is not a directory (a symbolic link is not followed)
+   */
+  public void walk(Path base, Collection<String> roots, Collection<ContentSource> sources, Visitor visitor)
+      throws IOException {
     List<String> sorted = new ArrayList<>(roots);
     sorted.sort(ORDER);
-    walkDir(base, "", sorted, visitor);
+    Map<String, Part> parts = new HashMap<>();
+    for (ContentSource s : sources) {
+      parts.put(s.path(), new Part(s.directory(), new ExcludeMatcher(s.excludes()), s.path().length() + 1));
+    }
+    walkDir(base, "", sorted, parts, visitor);
   }
+
+  /** A root read from elsewhere: where from, what it leaves out, and how long its prefix is. */
+  private record Part(Path directory, ExcludeMatcher excludes, int prefix) {}
 
   /** Walks every entry below {@code base}, except those {@code skip} names at its top level. */
   public void walkAll(Path base, Collection<String> skipTopLevel, Visitor visitor) throws IOException {
     for (Entry child : children(base)) {
       if (!skipTopLevel.contains(child.name)) {
-        visitSubtree(child.path, child.name, visitor);
+        visitSubtree(child.path, child.name, null, visitor);
       }
     }
   }
 
-  private void walkDir(Path dir, String relative, List<String> roots, Visitor visitor) throws IOException {
+  private void walkDir(Path dir, String relative, List<String> roots, Map<String, Part> parts, Visitor visitor)
+      throws IOException {
     for (Entry child : children(dir)) {
       String rel = relative.isEmpty() ? child.name : relative + "/" + child.name;
       if (roots.contains(rel)) {
-        visitSubtree(child.path, rel, visitor);
+        Part part = parts.get(rel);
+        if (part == null) {
+          visitSubtree(child.path, rel, null, visitor);
+        } else {
+          FileMeta meta = FileMeta.read(part.directory());
+          if (meta.type() != FileMeta.Type.DIRECTORY) {
+            throw new IOException(part.directory() + ", the source of " + FileNames.display(rel)
+                + ", is not a directory");
+          }
+          visitSubtree(part.directory(), rel, part, visitor);
+        }
       } else if (isAncestorOfAny(rel, roots)) {
         FileMeta meta = FileMeta.read(child.path);
         if (meta.type() == FileMeta.Type.DIRECTORY) {
           visitor.visit(child.path, rel, meta);
-          walkDir(child.path, rel, roots, visitor);
+          walkDir(child.path, rel, roots, parts, visitor);
         }
       }
     }
   }
 
-  private void visitSubtree(Path path, String relative, Visitor visitor) throws IOException {
+  private void visitSubtree(Path path, String relative, @Nullable Part part, Visitor visitor) throws IOException {
     cancellation.throwIfCancelled();
     FileMeta meta;
     try {
@@ -93,10 +127,14 @@ public final class TreeWalker {
     } catch (NoSuchFileException e) {
       return;
     }
+    if (part != null && relative.length() > part.prefix()
+        && part.excludes().excluded(relative.substring(part.prefix()), meta.type() == FileMeta.Type.DIRECTORY)) {
+      return;
+    }
     visitor.visit(path, relative, meta);
     if (meta.type() == FileMeta.Type.DIRECTORY) {
       for (Entry child : children(path)) {
-        visitSubtree(child.path, relative + "/" + child.name, visitor);
+        visitSubtree(child.path, relative + "/" + child.name, part, visitor);
       }
     }
   }

@@ -18,6 +18,7 @@ import dev.bbdiy.api.StoredBackup;
 import dev.bbdiy.api.VerifyResult;
 import dev.bbdiy.api.spi.Archiver;
 import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import java.io.IOException;
@@ -189,6 +190,58 @@ public abstract class ArchiverContract {
     assertThat(Trees.differences(work.resolve(BackupLayout.DATABASE), restoredDb)).isEmpty();
     assertThat(Trees.differences(work.resolve(BackupLayout.dataStore(Path.of("/mnt/store one"))), restoredStore))
         .isEmpty();
+  }
+
+  @Test
+  void stores_a_part_read_from_a_content_source_without_its_excluded_entries() throws Exception {
+    // As a snapshot provider hands it over: an empty placeholder in the working copy, the files elsewhere.
+    Path snapshot = temp.resolve("snapshot of the home");
+    Files.move(work.resolve(BackupLayout.HOME), snapshot);
+    Files.createDirectories(work.resolve(BackupLayout.HOME));
+    Files.createDirectories(snapshot.resolve("caches/index"));
+    Files.writeString(snapshot.resolve("caches/index/big.bin"), "cache");
+    Files.createDirectories(snapshot.resolve("tmp"));
+    Files.writeString(snapshot.resolve("tmp/scratch"), "temporary");
+    Files.createDirectories(snapshot.resolve("shared/data/repositories/99"));
+    Files.writeString(snapshot.resolve("shared/data/repositories/99/HEAD"), "ref: refs/heads/master\n");
+    Path outside = Files.writeString(temp.resolve("outside.txt"), "never stored");
+    Files.createSymbolicLink(snapshot.resolve("link-out"), outside);
+    List<String> excludes = List.of("/caches/", "/tmp", "/shared/data/repositories/99");
+    BackupId id = new BackupId("bitbucket-20260103-000000");
+
+    StoredBackup pending = archiver.store(new BackupContent(work, List.of(BackupLayout.HOME, BackupLayout.DATABASE),
+        summary(id), List.of(new ContentSource(BackupLayout.HOME, snapshot, excludes))),
+        TestContexts.run(work, Phase.ARCHIVE));
+    assertThat(archiver.verify(pending.id(), TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
+    archiver.commit(pending.id());
+    Path restored = temp.resolve("restored/home");
+    archiver.extract(id, ExtractionPlan.builder().map(BackupLayout.HOME, restored).build(),
+        TestContexts.run(work, Phase.EXTRACT));
+
+    assertThat(Trees.differences(snapshot, restored, rel -> rel.equals("caches") || rel.startsWith("caches/")
+        || rel.equals("tmp") || rel.startsWith("tmp/") || rel.startsWith("shared/data/repositories/99"), Trees.Check.MODE,
+        Trees.Check.MTIME)).isEmpty();
+    assertThat(restored.resolve("caches")).doesNotExist();
+    assertThat(restored.resolve("tmp")).doesNotExist();
+    assertThat(restored.resolve("shared/data/repositories/99")).doesNotExist();
+    assertThat(Files.isSymbolicLink(restored.resolve("link-out"))).as("stored as a link, not followed").isTrue();
+    assertThat(Files.getLastModifiedTime(restored).toInstant().getEpochSecond()).as("the part's own time")
+        .isEqualTo(Files.getLastModifiedTime(snapshot).toInstant().getEpochSecond());
+  }
+
+  @Test
+  void refuses_a_content_source_that_is_a_symbolic_link() throws Exception {
+    Path real = temp.resolve("real");
+    Files.move(work.resolve(BackupLayout.HOME), real);
+    Files.createDirectories(work.resolve(BackupLayout.HOME));
+    Path link = Files.createSymbolicLink(temp.resolve("link"), real);
+    BackupId id = new BackupId("bitbucket-20260103-000000");
+
+    assertThatThrownBy(() -> archiver.store(new BackupContent(work, List.of(BackupLayout.HOME), summary(id),
+        List.of(new ContentSource(BackupLayout.HOME, link, List.of()))), TestContexts.run(work, Phase.ARCHIVE)))
+        .isInstanceOf(BbdiyException.class)
+        .hasMessageContaining("not a directory");
+    assertThat(archiver.list()).isEmpty();
   }
 
   @Test

@@ -10,6 +10,7 @@ import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.InstanceType;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.Provider;
 import dev.bbdiy.api.spi.ProviderContext;
@@ -163,20 +164,45 @@ public final class TestContexts {
     private final RecordingProgress progress;
     private final TestCancellation cancellation;
     private final boolean archiveCompresses;
+    private final List<ContentSource> sources;
 
     public TestRunContext(BackupId id, Phase phase, Path workDir, RecordingProgress progress,
         TestCancellation cancellation, boolean archiveCompresses) {
+      this(id, phase, workDir, progress, cancellation, archiveCompresses, new CopyOnWriteArrayList<>());
+    }
+
+    private TestRunContext(BackupId id, Phase phase, Path workDir, RecordingProgress progress,
+        TestCancellation cancellation, boolean archiveCompresses, List<ContentSource> sources) {
       this.id = id;
       this.phase = phase;
       this.workDir = workDir;
       this.progress = progress;
       this.cancellation = cancellation;
       this.archiveCompresses = archiveCompresses;
+      this.sources = sources;
     }
 
     /** Returns the same run in another phase. */
     public TestRunContext in(Phase other) {
-      return new TestRunContext(id, other, workDir, progress, cancellation, archiveCompresses);
+      return new TestRunContext(id, other, workDir, progress, cancellation, archiveCompresses, sources);
+    }
+
+    /** Accepts content sources in {@link Phase#COMPLETE}, as the engine does, refusing a second one per path. */
+    @Override
+    public void readFrom(ContentSource source) {
+      if (phase != Phase.COMPLETE) {
+        RunContext.super.readFrom(source);
+        return;
+      }
+      if (sources.stream().anyMatch(s -> s.path().equals(source.path()))) {
+        throw new IllegalArgumentException("A second content source for " + source.path());
+      }
+      sources.add(source);
+    }
+
+    /** Returns the content sources the provider declared in this run, in order. */
+    public List<ContentSource> sources() {
+      return List.copyOf(sources);
     }
 
     @Override

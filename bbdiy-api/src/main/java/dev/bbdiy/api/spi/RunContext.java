@@ -45,4 +45,21 @@ public interface RunContext {
   default Path databaseCopy() {
     return workDir().resolve(BackupLayout.DATABASE);
   }
+
+  /**
+   * Declares, from {@link BackupSource#complete}, that the archiver reads the part {@code source.path()} of this
+   * provider's artifact from {@code source.directory()} instead of from the working directory: how a snapshot
+   * provider hands a read-only snapshot to the archiver without a staging copy. The artifact lists the path as
+   * usual (the provider declares {@link Capability#FILE_OUTPUT}), and {@code <workDir>/<path>} must exist as a
+   * directory, which the provider leaves empty. The directory must stay readable and unchanged until the backup
+   * is verified or aborted; {@link BackupSource#close()} comes after both.
+   *
+   * @throws UnsupportedOperationException if this context cannot carry content sources (it is not a backup's
+   *     {@code complete}); the default
+   * @throws IllegalArgumentException if another source was already declared for the same path
+   */
+  default void readFrom(ContentSource source) {
+    throw new UnsupportedOperationException("This run cannot read " + source.path() + " from " + source.directory()
+        + ": content sources are declared from a backup's complete");
+  }
 }

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class ArchitectureTest {
   /** The modules that are providers or what providers build on: none of them may use the engine. */
   static final List<String> PROVIDER_SIDE = List.of("dev.bbdiy.api..", "dev.bbdiy.kit..", "dev.bbdiy.archive..",
-      "dev.bbdiy.copy..", "dev.bbdiy.rsync..", "dev.bbdiy.postgres..", "dev.bbdiy.aws..",
+      "dev.bbdiy.copy..", "dev.bbdiy.rsync..", "dev.bbdiy.postgres..", "dev.bbdiy.aws..", "dev.bbdiy.snapshot..",
       "dev.bbdiy.simulator..", "dev.bbdiy.testkit..");
 
   static JavaClasses all;

@@ -12,6 +12,7 @@ import dev.bbdiy.api.VerifyResult;
 import dev.bbdiy.api.spi.Archiver;
 import dev.bbdiy.api.spi.BackupContent;
 import dev.bbdiy.api.spi.Capability;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.core.Version;
@@ -136,6 +137,17 @@ public final class BackupRun {
       }
       checkArtifact(s, a);
     }
+    for (EngineContexts.ContentSources.Declared d : op.sources().all()) {
+      Artifact a = artifacts.get(d.provider());
+      if (a == null || !a.paths().contains(d.source().path())) {
+        throw BbdiyException.provider(d.provider(), "it declared where " + d.source().path() + " is read from, but"
+            + " its artifact does not list that path", null);
+      }
+      if (!Files.isDirectory(d.source().directory(), LinkOption.NOFOLLOW_LINKS)) {
+        throw BbdiyException.provider(d.provider(), "the directory " + d.source().directory() + " it exposes as "
+            + d.source().path() + " is not a directory", null);
+      }
+    }
     Map<String, String> recorded = new TreeMap<>(setup.recorded());
     setup.settings().values().forEach(st -> recorded.putAll(st.describe()));
     return new BackupSummary(BackupSummary.FORMAT_VERSION, op.id(), Version.current(), setup.instance().name(),
@@ -155,6 +167,10 @@ public final class BackupRun {
     }
     for (String p : a.paths()) {
       Path file = setup.workDir().resolve(p);
+      if (op.sources().get(p).isPresent() && !Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)) {
+        throw BbdiyException.provider(s.name(), p + " is read from " + op.sources().get(p).get().source().directory()
+            + " but its placeholder " + file + " is not a directory; create it, empty", null);
+      }
       if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
         throw BbdiyException.provider(s.name(), "its artifact lists " + p + " but " + file + " does not exist",
             null);
@@ -164,11 +180,15 @@ public final class BackupRun {
 
   private void store(Archiver archiver, BackupSummary summary) {
     List<String> paths = new ArrayList<>();
+    List<ContentSource> sources = new ArrayList<>();
     for (Artifact a : summary.artifacts()) {
       paths.addAll(a.paths());
+      for (String p : a.paths()) {
+        op.sources().get(p).ifPresent(d -> sources.add(d.source()));
+      }
     }
     try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      archiver.store(new BackupContent(setup.workDir(), paths, summary),
+      archiver.store(new BackupContent(setup.workDir(), paths, summary, sources),
           op.context(Phase.ARCHIVE, providers.archiverName()));
     }
   }

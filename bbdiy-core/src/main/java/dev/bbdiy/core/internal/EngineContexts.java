@@ -5,6 +5,7 @@ import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.api.spi.ContentSource;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RestoreContext;
@@ -33,9 +34,48 @@ public final class EngineContexts {
     }
   }
 
-  /** A run context. */
+  /**
+   * A run context; {@code sources}, when not null, collects the {@linkplain RunContext#readFrom content sources}
+   * declared by {@code provider} (only a backup's complete gets one).
+   */
   public record Run(BackupId backupId, Phase phase, Path workDir, ProgressReporter progress,
-      CancellationSignal cancellation, boolean archiveCompresses) implements RunContext {}
+      CancellationSignal cancellation, boolean archiveCompresses, String provider,
+      @Nullable ContentSources sources) implements RunContext {
+    @Override
+    public void readFrom(ContentSource source) {
+      if (sources == null) {
+        RunContext.super.readFrom(source);
+        return;
+      }
+      sources.add(provider, source);
+    }
+  }
+
+  /** The content sources the providers of one backup declared, by layout path. Thread-safe. */
+  public static final class ContentSources {
+    private final Map<String, Declared> byPath = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A source and the provider that declared it. */
+    public record Declared(String provider, ContentSource source) {}
+
+    void add(String provider, ContentSource source) {
+      Declared before = byPath.putIfAbsent(source.path(), new Declared(provider, source));
+      if (before != null) {
+        throw new IllegalArgumentException(provider + " declares a second source for " + source.path()
+            + " (the first came from " + before.provider() + ")");
+      }
+    }
+
+    /** Returns the source declared for {@code path}, if any. */
+    public java.util.Optional<Declared> get(String path) {
+      return java.util.Optional.ofNullable(byPath.get(path));
+    }
+
+    /** Returns every declared source. */
+    public java.util.List<Declared> all() {
+      return java.util.List.copyOf(byPath.values());
+    }
+  }
 
   /** A restore context; {@code sourceVerified} blocks until the source is verified, or throws. */
   public record Restore(BackupId backupId, Artifact artifact, @Nullable Path source, @Nullable Path targetHome,

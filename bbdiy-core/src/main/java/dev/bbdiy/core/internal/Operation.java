@@ -15,6 +15,7 @@ public final class Operation {
   private final Path workDir;
   private volatile boolean compresses = true;
   private volatile @Nullable String bitbucketVersion;
+  private final EngineContexts.ContentSources sources = new EngineContexts.ContentSources();
 
   public Operation(BackupId id, EventSink events, Cancellation cancellation, Path workDir) {
     this.id = id;
@@ -50,11 +51,18 @@ public final class Operation {
 
   /** Returns the context of a provider call in {@code phase}, reporting as {@code source}. */
   public RunContext context(Phase phase, String source) {
-    return new EngineContexts.Run(id, phase, workDir, events.reporter(source), cancellation, compresses);
+    return new EngineContexts.Run(id, phase, workDir, events.reporter(source), cancellation, compresses, source,
+        phase == Phase.COMPLETE ? sources : null);
+  }
+
+  /** Returns the content sources providers declared from complete. */
+  public EngineContexts.ContentSources sources() {
+    return sources;
   }
 
   /** Returns the context of cleanup that must run to its end even while the operation is cancelled. */
   public RunContext cleanupContext(Phase phase, String source) {
-    return new EngineContexts.Run(id, phase, workDir, events.reporter(source), Cancellations.none(), false);
+    return new EngineContexts.Run(id, phase, workDir, events.reporter(source), Cancellations.none(), false, source,
+        null);
   }
 }
