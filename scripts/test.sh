@@ -13,6 +13,12 @@ command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# bbdiy-dist builds the .deb and DebianPackageIT installs it: dpkg-deb, adduser, systemd-analyze, man and col.
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v adduser >/dev/null 2>&1 || need+=(adduser)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"
