@@ -138,10 +138,7 @@ final class CancelCommand extends BaseCommand {
     result.put("stopped", true);
     // Verified, not assumed: the run deletes its lock state only once Bitbucket confirmed the unlock.
     if (Files.exists(stateDir.resolve(LOCK_STATE), LinkOption.NOFOLLOW_LINKS)) {
-      result.put("unlocked", false);
-      if (json) {
-        output.json(result);
-      }
+      // With --json the error document says it: one document on standard output.
       throw new BbdiyException(ErrorCode.LEFT_LOCKED, "The " + run.operation() + " " + run.backupId() + " ended,"
           + " but its lock state is still in " + stateDir.resolve(LOCK_STATE) + ": Bitbucket may still be locked."
           + " Run 'bbdiy unlock --recover'.");

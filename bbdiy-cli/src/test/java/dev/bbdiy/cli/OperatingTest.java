@@ -263,6 +263,29 @@ class OperatingTest {
   }
 
   @Test
+  void a_pid_reused_by_another_process_is_never_signalled() throws Exception {
+    Process other = new ProcessBuilder("sleep", "60").start();
+    try {
+      Files.createDirectories(temp.resolve("work/.bbdiy"));
+      Files.writeString(temp.resolve("work/.bbdiy/" + RunState.FILE), "{\"operation\": \"backup\", \"backupId\":"
+          + " \"bitbucket-20200101-000000\", \"phase\": \"capture\", \"pid\": \"" + other.pid() + "\", \"host\":"
+          + " \"" + dev.bbdiy.kit.LockFile.hostName() + "\", \"processStartedAt\": \"2020-01-01T00:00:00Z\","
+          + " \"startedAt\": \"2020-01-01T00:00:00Z\"}");
+
+      Run status = bbdiy("status");
+      Run cancel = bbdiy("cancel", "--running");
+
+      assertThat(status.out()).contains("its process is gone").doesNotContain("Running:");
+      assertThat(cancel.code()).as(cancel.all()).isEqualTo(9);
+      assertThat(cancel.err()).contains("Nothing to cancel", "unlock --recover");
+      Thread.sleep(200);
+      assertThat(other.isAlive()).as("the process that now has the pid").isTrue();
+    } finally {
+      other.destroyForcibly();
+    }
+  }
+
+  @Test
   void cancel_running_with_nothing_running_is_not_found_and_needs_one_of_the_two_options() {
     Run none = bbdiy("cancel", "--running");
     assertThat(none.code()).as(none.all()).isEqualTo(9);

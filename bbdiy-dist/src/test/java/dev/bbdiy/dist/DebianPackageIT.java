@@ -134,6 +134,13 @@ class DebianPackageIT {
         "/lib/systemd/system/bbdiy.timer");
     assertThat(verify.code()).as(verify.output()).isZero();
     assertThat(verify.output()).as("no warning about the units").doesNotContain("bbdiy.service:", "bbdiy.timer:");
+    Result security = ok("systemd-analyze", "security", "--offline=true", "--no-pager",
+        "/lib/systemd/system/bbdiy.service");
+    java.util.regex.Matcher exposure = java.util.regex.Pattern.compile("Overall exposure level for bbdiy.service:"
+        + " ([0-9.]+)").matcher(security.output());
+    assertThat(exposure.find()).as(security.output()).isTrue();
+    assertThat(Double.parseDouble(exposure.group(1))).as("systemd's exposure score (3.3 when written)")
+        .isLessThan(4.0);
     String unit = Files.readString(Path.of("/lib/systemd/system/bbdiy.service"));
     assertThat(unit).contains("User=bbdiy", "ProtectSystem=strict", "NoNewPrivileges=true", "PrivateTmp=true",
         "StateDirectory=bbdiy");
