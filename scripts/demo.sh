@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f bbdiy-cli/target/bbdiy-cli.jar ] || [ -n "$(find . -name '*.java' -newer bbdiy-cli/target/bbdiy-cli.jar -print -quit)" ]; then
-  mvn -B -q --no-transfer-progress -DskipTests package
+  mvn -B -q --no-transfer-progress -DskipTests package -pl bbdiy-cli -am
 fi
 exec java -jar bbdiy-cli/target/bbdiy-cli.jar demo "$@"

@@ -17,6 +17,12 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v mkfs.btrfs >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.btrfs ] || need+=(btrfs-progs)
+# bbdiy-dist builds the .deb and DebianPackageIT installs it: dpkg-deb, adduser, systemd-analyze, man and col.
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v adduser >/dev/null 2>&1 || need+=(adduser)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

@@ -1,15 +1,23 @@
 package dev.bbdiy.cli;
 
+import dev.bbdiy.api.BackupListener;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.core.BackupEngine;
 import dev.bbdiy.core.MaintenanceClient;
 import dev.bbdiy.core.ProviderRegistry;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -51,6 +59,14 @@ abstract class BaseCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON document on standard output; lines go to standard error.")
   boolean json;
 
+  @Option(names = "--progress", paramLabel = "FORMAT", description = "jsonl: print the run's events on standard"
+      + " output, one JSON object per line (schema in the README); lines for humans go to standard error.")
+  @Nullable String progress;
+
+  @Option(names = "--progress-file", paramLabel = "FILE", description = "Append the run's events to FILE as JSON"
+      + " lines (a file or a named pipe), as --progress jsonl prints them.")
+  @Nullable Path progressFile;
+
   @Option(names = {"-q", "--quiet"}, description = "Print only warnings, errors and the one result line.")
   boolean quiet;
 
@@ -59,6 +75,8 @@ abstract class BaseCommand implements Callable<Integer> {
 
   @SuppressWarnings("NullAway.Init") // set first thing in call()
   Output output;
+  private @Nullable PrintStream progressStream;
+  private RunState.@Nullable Recorder recorder;
   private @Nullable Config config;
   private Plugins.@Nullable Loaded plugins;
 
@@ -72,19 +90,28 @@ abstract class BaseCommand implements Callable<Integer> {
 
   @Override
   public final Integer call() {
-    output = new Output(main.out, main.err, json, quiet, verbose, main.terminal && !json);
+    output = newOutput(verbose);
     Thread hook = main.handlesSignals ? new Thread(this::onShutdown, "bbdiy-shutdown") : null;
     if (hook != null) {
       Runtime.getRuntime().addShutdownHook(hook);
     }
     try {
+      openProgress();
       return execute();
     } catch (BbdiyException e) {
       return fail(e);
     } catch (RuntimeException e) {
       return fail(new BbdiyException(ErrorCode.INTERNAL, "Unexpected failure: " + e, e));
     } finally {
+      RunState.Recorder r = recorder;
+      if (r != null) {
+        r.clear();
+      }
       output.flush();
+      PrintStream p = progressStream;
+      if (p != null && p != main.out) {
+        p.close();
+      }
       finished.countDown();
       if (hook != null) {
         try {
@@ -94,6 +121,66 @@ abstract class BaseCommand implements Callable<Integer> {
         }
       }
     }
+  }
+
+  /** Whether the events go to standard output as JSON lines, which moves the lines for humans to stderr. */
+  private boolean progressOnStdout() {
+    return progress != null;
+  }
+
+  private Output newOutput(boolean verbose) {
+    boolean machine = json || progressOnStdout();
+    return new Output(main.out, main.err, machine, quiet, verbose, main.terminal && !machine);
+  }
+
+  /** Checks the progress options and opens the stream they name. */
+  private void openProgress() {
+    if (progress != null && !progress.equals("jsonl")) {
+      throw new BbdiyException(ErrorCode.USAGE, "--progress takes 'jsonl' (JSON lines), not '" + progress + "'");
+    }
+    if (progress != null && json) {
+      throw new BbdiyException(ErrorCode.USAGE, "--progress jsonl and --json both print on standard output: write"
+          + " the events to a file with --progress-file FILE, or leave out one of them");
+    }
+    if (progress != null && progressFile != null) {
+      throw new BbdiyException(ErrorCode.USAGE, "Give either --progress jsonl (standard output) or --progress-file");
+    }
+    if (progress != null) {
+      progressStream = main.out;
+    } else if (progressFile != null) {
+      try {
+        progressStream = new PrintStream(Files.newOutputStream(progressFile, StandardOpenOption.CREATE,
+            StandardOpenOption.APPEND, StandardOpenOption.WRITE), true, StandardCharsets.UTF_8);
+      } catch (IOException | RuntimeException e) {
+        throw BbdiyException.configuration("Cannot open the progress file " + progressFile + ": " + e.getMessage()
+            + ". Give a path in a directory this user can write.");
+      }
+    }
+  }
+
+  /** The listener an engine of this command reports to: the output, the progress stream, the run state file. */
+  BackupListener listener(EngineFactory factory) {
+    return listener(factory.workDir().resolve(".bbdiy"));
+  }
+
+  /** The listener for an engine whose run state goes to {@code stateDir}, or nowhere if null. */
+  BackupListener listener(@Nullable Path stateDir) {
+    List<BackupListener> all = new ArrayList<>();
+    all.add(output);
+    PrintStream p = progressStream;
+    if (p != null) {
+      all.add(new EventStream(p));
+    }
+    if (stateDir != null) {
+      RunState.Recorder r = new RunState.Recorder(stateDir, w -> output.warn(w));
+      recorder = r;
+      all.add(r);
+    }
+    return event -> {
+      for (BackupListener l : all) {
+        l.onEvent(event);
+      }
+    };
   }
 
   /** Runs the command; returns the exit code. */
@@ -111,7 +198,7 @@ abstract class BaseCommand implements Callable<Integer> {
       }
       if (config.group("output").bool(CoreKeys.VERBOSE) && !verbose) {
         verbose = true;
-        output = new Output(main.out, main.err, json, quiet, true, main.terminal && !json);
+        output = newOutput(true);
       }
       for (String w : config.warnings()) {
         output.warn(w);
@@ -141,14 +228,15 @@ abstract class BaseCommand implements Callable<Integer> {
 
   EngineFactory factory() {
     EngineFactory f = new EngineFactory(config());
-    // The URL as the client uses it, checked first: never a password someone wrote into it.
-    f.url().ifPresent(url -> output.prefix(MaintenanceClient.checkedBaseUrl(url)));
+    // Refuses a URL with a password written into it before anything uses it. The lines carry no URL prefix: a
+    // command works on one instance, and its first line names it.
+    f.url().ifPresent(MaintenanceClient::checkedBaseUrl);
     return f;
   }
 
   /** Returns an engine for this command, cancelled when the process is asked to end. */
   BackupEngine engine(EngineFactory factory, boolean resolveOwner) {
-    return watch(factory.engine(output, resolveOwner));
+    return watch(factory.engine(listener(factory), resolveOwner));
   }
 
   /** Cancels {@code e}'s operations when the process is asked to end; refuses to start if it already is. */

@@ -67,7 +67,6 @@ final class DemoCommand extends BaseCommand {
     }
     String database = null;
     try (FakeBitbucketServer bitbucket = FakeBitbucketServer.builder().drainTime(Duration.ofMillis(300)).start()) {
-      output.prefix(bitbucket.url());
       output.info("Bitbucket simulator running at " + bitbucket.url() + "; working in " + base);
       Path home = base.resolve("bitbucket-home");
       boolean git = Git.available();
@@ -100,7 +99,7 @@ final class DemoCommand extends BaseCommand {
           .database(database == null ? null : registry.database("postgresql"))
           .archiver(registry.archiver("tar"))
           .configuration(config)
-          .listener(output)
+          .listener(listener((Path) null))
           .build();
       watch(engine);
 

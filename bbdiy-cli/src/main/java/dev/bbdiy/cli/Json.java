@@ -24,6 +24,12 @@ final class Json {
     return Redaction.urls(adapter.serializeNulls().indent("  ").toJson(value));
   }
 
+  /** Writes {@code value} as one line of JSON (no line break inside; strings escape theirs). */
+  static String line(Object value) {
+    JsonAdapter<Object> adapter = MOSHI.adapter(Object.class);
+    return Redaction.urls(adapter.serializeNulls().toJson(value));
+  }
+
   /** Adapters for the JDK types in the result records (Moshi needs both directions of each, even to write). */
   static final class Adapters {
     @ToJson

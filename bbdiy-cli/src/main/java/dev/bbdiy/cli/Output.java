@@ -9,9 +9,10 @@ import java.time.Duration;
 import java.util.Locale;
 
 /**
- * How a command talks: human lines prefixed with the instance URL (as Atlassian's scripts print them), a
- * progress line redrawn in place on a terminal, only warnings, errors and the one result line with {@code
- * --quiet}, and with {@code --json} one JSON document on standard output while the lines go to standard error.
+ * How a command talks: human lines (without the instance URL that Atlassian's scripts put before each line: a
+ * command works on one instance), a progress line redrawn in place on a terminal, only warnings, errors and the one
+ * result line with {@code --quiet}, and with {@code --json} (or {@code --progress jsonl}) the lines go to standard
+ * error while standard output carries what machines read.
  * No line ever shows the user info ({@code user:password@}) of a URL.
  */
 final class Output implements BackupListener {
@@ -21,7 +22,6 @@ final class Output implements BackupListener {
   private final boolean quiet;
   private final boolean verbose;
   private final boolean terminal;
-  private String prefix = "";
   private boolean progressShown;
 
   Output(PrintStream out, PrintStream err, boolean json, boolean quiet, boolean verbose, boolean terminal) {
@@ -31,10 +31,6 @@ final class Output implements BackupListener {
     this.quiet = quiet;
     this.verbose = verbose;
     this.terminal = terminal;
-  }
-
-  void prefix(String url) {
-    this.prefix = url.isEmpty() ? "" : "[" + Redaction.urls(url) + "] ";
   }
 
   boolean json() {
@@ -54,26 +50,26 @@ final class Output implements BackupListener {
   void info(String line) {
     if (!quiet) {
       clearProgress();
-      human().println(Redaction.urls(prefix + line));
+      human().println(Redaction.urls(line));
     }
   }
 
   /** Prints the one line that says how a command ended, even when quiet. */
   void result(String line) {
     clearProgress();
-    human().println(Redaction.urls(prefix + line));
+    human().println(Redaction.urls(line));
   }
 
   /** Prints a warning, even when quiet. */
   void warn(String line) {
     clearProgress();
-    human().println(Redaction.urls(prefix + "WARN: " + line));
+    human().println(Redaction.urls("WARN: " + line));
   }
 
   /** Prints an error for humans, even when quiet. */
   void error(String line) {
     clearProgress();
-    err.println(Redaction.urls(prefix + "ERROR: " + line));
+    err.println(Redaction.urls("ERROR: " + line));
   }
 
   /** Prints the JSON document of a command. */
