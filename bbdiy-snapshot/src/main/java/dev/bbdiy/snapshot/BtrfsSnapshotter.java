@@ -75,7 +75,7 @@ final class BtrfsSnapshotter extends SnapshotHome {
     String fs = filesystem(home, ctx.cancellation());
     requireRoom(home, ctx.cancellation());
     for (Map.Entry<String, Path> e : subvolumes.entrySet()) {
-      Path dir = snapshotDir != null ? snapshotDir : e.getValue().getParent().resolve(".bbdiy-snapshots");
+      Path dir = snapshotDir != null ? snapshotDir : dev.bbdiy.kit.PrivateFiles.parentOf(e.getValue()).resolve(".bbdiy-snapshots");
       if (dir.startsWith(home)) {
         throw BbdiyException.configuration("btrfs.snapshot-dir " + dir + " is inside the home: the snapshots would"
             + " be nested in the next snapshot. Choose a directory next to the home");
@@ -136,7 +136,7 @@ final class BtrfsSnapshotter extends SnapshotHome {
   protected List<SnapshotLedger.Snap> plan(BackupId id, List<Part> parts) {
     List<SnapshotLedger.Snap> out = new ArrayList<>();
     for (String label : subvolumes.keySet()) {
-      out.add(new SnapshotLedger.Snap(label, snapshotDirs.get(label).resolve(id.value() + "." + label).toString(),
+      out.add(new SnapshotLedger.Snap(label, java.util.Objects.requireNonNull(snapshotDirs.get(label)).resolve(id.value() + "." + label).toString(),
           ""));
     }
     return out;
@@ -147,7 +147,7 @@ final class BtrfsSnapshotter extends SnapshotHome {
     for (SnapshotLedger.Snap s : planned) {
       long start = System.nanoTime();
       btrfs.require(ctx.cancellation(), "the snapshot of " + subvolumes.get(s.label()), "subvolume", "snapshot",
-          "-r", subvolumes.get(s.label()).toString(), s.reference());
+          "-r", java.util.Objects.requireNonNull(subvolumes.get(s.label())).toString(), s.reference());
       ctx.progress().message("snapshot " + s.reference() + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
     }
   }

@@ -96,7 +96,7 @@ final class LvmSnapshotter extends SnapshotHome {
         volumes.put(label, v);
       }
       parts.add(new Part(s.getValue(), s.getKey(), storeExcludes(), label,
-          Path.of(volumes.get(label)[1]).relativize(s.getKey())));
+          Path.of(java.util.Objects.requireNonNull(volumes.get(label))[1]).relativize(s.getKey())));
     }
     Map<String, Integer> perGroup = new LinkedHashMap<>();
     for (String[] v : volumes.values()) {
@@ -175,7 +175,7 @@ final class LvmSnapshotter extends SnapshotHome {
   @Override
   protected void create(List<SnapshotLedger.Snap> planned, RunContext ctx) {
     for (SnapshotLedger.Snap s : planned) {
-      String[] v = volumes.get(s.label());
+      String[] v = java.util.Objects.requireNonNull(volumes.get(s.label()));
       tool("lvcreate").require(ctx.cancellation(), "the snapshot of " + v[0], "--snapshot", "--size",
           snapshotBytes + "b", "--name", s.reference().substring(s.reference().indexOf('/') + 1), v[0]);
     }
@@ -191,7 +191,7 @@ final class LvmSnapshotter extends SnapshotHome {
       } catch (IOException e) {
         throw failed("cannot create the mount point " + dir + ": " + e.getMessage(), e);
       }
-      String options = volumes.get(s.label())[2].equals("xfs") ? "ro,nouuid" : "ro";
+      String options = java.util.Objects.requireNonNull(volumes.get(s.label()))[2].equals("xfs") ? "ro,nouuid" : "ro";
       tool("mount").require(ctx.cancellation(), "mounting the snapshot " + s.reference(), "-o", options,
           "/dev/" + s.reference(), dir.toString());
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -228,7 +228,7 @@ final class LvmSnapshotter extends SnapshotHome {
       throw BbdiyException.refused("lvm: not removing " + snap.reference() + ": it is not a snapshot bbdiy made"
           + " (<vg>/bbdiy-<backup id>.<label>)");
     }
-    if (!snap.mount().isEmpty() && !Path.of(snap.mount()).getParent().equals(mountDir)) {
+    if (!snap.mount().isEmpty() && !dev.bbdiy.kit.PrivateFiles.parentOf(Path.of(snap.mount())).equals(mountDir)) {
       throw BbdiyException.refused("lvm: not unmounting " + snap.mount() + ": it is not below lvm.mount-dir "
           + mountDir);
     }

@@ -78,7 +78,7 @@ final class ZfsSnapshotter extends SnapshotHome {
         datasets.put(label, d);
       }
       parts.add(new Part(s.getValue(), s.getKey(), storeExcludes(), label,
-          Path.of(datasets.get(label)[1]).relativize(s.getKey())));
+          Path.of(java.util.Objects.requireNonNull(datasets.get(label))[1]).relativize(s.getKey())));
     }
     // A child dataset mounted inside the home is not in the home's snapshot: refuse unless it is a data store.
     Tool.Output children = zfs.require(ctx.cancellation(), "listing the datasets below " + h[0], "list", "-H", "-r",
@@ -133,7 +133,7 @@ final class ZfsSnapshotter extends SnapshotHome {
   protected Map<String, Path> expose(List<SnapshotLedger.Snap> created, RunContext ctx) {
     Map<String, Path> out = new LinkedHashMap<>();
     for (SnapshotLedger.Snap s : created) {
-      String[] d = datasets.get(s.label());
+      String[] d = java.util.Objects.requireNonNull(datasets.get(s.label()));
       String snapName = s.reference().substring(s.reference().indexOf('@') + 1);
       Path dir = Path.of(d[1], ".zfs", "snapshot", snapName);
       if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {

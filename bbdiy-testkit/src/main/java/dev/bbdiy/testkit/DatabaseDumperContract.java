@@ -565,8 +565,9 @@ public abstract class DatabaseDumperContract {
 
   @Test
   void a_missing_tool_is_a_configuration_error() throws Exception {
-    Map<String, String> withoutTool = configurationWithoutTool();
-    Assumptions.assumeTrue(withoutTool != null, "the provider runs no tool");
+    Map<String, String> maybe = configurationWithoutTool();
+    Assumptions.assumeTrue(maybe != null, "the provider runs no tool");
+    Map<String, String> withoutTool = java.util.Objects.requireNonNull(maybe);
     DatabaseDumper d = dumper(withoutTool);
     try {
       assertThatThrownBy(() -> d.preflight(run(Phase.PREFLIGHT)))

@@ -343,7 +343,7 @@ public abstract class HomeSnapshotterContract {
           h = s.capture(ctx.in(Phase.CAPTURE));
         }
         if (failedIn == Phase.COMPLETE) {
-          s.complete(ctx.in(Phase.COMPLETE), h);
+          s.complete(ctx.in(Phase.COMPLETE), java.util.Objects.requireNonNull(h));
         }
         // Another provider, or the archive, failed here: the engine aborts this one and closes its handle.
         s.abort(ctx.in(failedIn), h);

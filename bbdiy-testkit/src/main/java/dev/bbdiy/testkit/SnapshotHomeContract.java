@@ -157,7 +157,7 @@ public abstract class SnapshotHomeContract {
           assertThat(created(before)).as("capture started a snapshot").isNotEmpty();
         }
         if (failedIn == Phase.COMPLETE) {
-          s.complete(ctx.in(Phase.COMPLETE), h); // the archive failed afterwards
+          s.complete(ctx.in(Phase.COMPLETE), java.util.Objects.requireNonNull(h)); // the archive failed afterwards
         }
         CaptureHandle handle = h;
         onNewThread(() -> {
