@@ -13,6 +13,7 @@ command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+command -v restic >/dev/null 2>&1 || need+=(restic)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"
