@@ -113,8 +113,10 @@ final class Restic {
       try {
         int code = awaitExit(process);
         join(errReader);
+        if (code >= 128 || cancellation != null && cancellation.isCancelled()) {
+          stopped(process); // killed by a signal, ours or anyone's: its lock stays behind
+        }
         if (cancellation != null && cancellation.isCancelled()) {
-          stopped(process);
           throw new BbdiyException(ErrorCode.INTERRUPTED, "restic was stopped: " + cancellation.reason());
         }
         synchronized (errTail) {

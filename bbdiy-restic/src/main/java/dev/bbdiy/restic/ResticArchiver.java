@@ -298,9 +298,9 @@ public final class ResticArchiver implements Archiver {
           new TreeWalker(ctx.cancellation()).walk(content.root(), targets, (path, rel, meta) -> {
             switch (meta.type()) {
               case DIRECTORY -> out.add(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(),
-                  meta.mtimeSeconds(), null));
+                  seconds(meta), null));
               case SYMLINK -> out.add(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(),
-                  meta.mtimeSeconds(), FileNames.raw(Files.readSymbolicLink(path))));
+                  seconds(meta), FileNames.raw(Files.readSymbolicLink(path))));
               case FILE -> {
                 byte[] digest = cache.lookup(rel, meta);
                 if (digest == null) {
@@ -309,7 +309,7 @@ public final class ResticArchiver implements Archiver {
                 cache.record(rel, meta, digest);
                 // restic stores each name of a hard-linked file as a file of its own, and so does the manifest.
                 out.add(new EntryRecord(rel, FileMeta.Type.FILE, meta.size(), digest, meta.mode(),
-                    meta.mtimeSeconds(), null));
+                    seconds(meta), null));
                 totals[0]++;
                 totals[1] += meta.size();
                 if ((totals[0] & 255) == 0) {
@@ -337,6 +337,16 @@ public final class ResticArchiver implements Archiver {
     } finally {
       Files.deleteIfExists(entries);
     }
+  }
+
+  /**
+   * Returns the modification time the way {@code restic dump} writes it into a tar header: Go's archive/tar rounds
+   * to the nearest second (half away from zero), where bbdiy's own archivers truncate.
+   */
+  static long seconds(FileMeta meta) {
+    long nanos = meta.mtime().to(java.util.concurrent.TimeUnit.NANOSECONDS);
+    return nanos >= 0 ? Math.floorDiv(nanos + 500_000_000L, 1_000_000_000L)
+        : -Math.floorDiv(-nanos + 500_000_000L, 1_000_000_000L);
   }
 
   private static byte[] digest(Path path, FileMeta meta, String rel, MessageDigest sha, ByteBuffer buffer)
