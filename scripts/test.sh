@@ -14,6 +14,7 @@ command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v restic >/dev/null 2>&1 || need+=(restic)
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"
