@@ -69,6 +69,21 @@ public class ResticBench {
     result("ratio.restore.restic-over-tar", resticRestore / tarRestore);
     double verify = verify(restic, id, work);
     result("verify.restic.seconds", verify);
+
+    if (args.length > 1) {
+      // The tar archiver with and without OpenPGP encryption, on the same content, alternating, best of 2.
+      Archiver encrypted = archiver("tar", Map.of("tar.dir", dir.resolve("tar-gpg").toString(),
+          "tar.encrypt-to", args[1]), work);
+      double plain = Double.MAX_VALUE;
+      double gpg = Double.MAX_VALUE;
+      for (int i = 0; i < 2; i++) {
+        plain = Math.min(plain, store(tar, work, "2026010" + (3 + i) + "-000000"));
+        gpg = Math.min(gpg, store(encrypted, work, "2026010" + (3 + i) + "-000000"));
+      }
+      result("tar.plain.seconds", plain);
+      result("tar.encrypted.seconds", gpg);
+      result("ratio.tar.encrypted-over-plain", gpg / plain);
+    }
   }
 
   static Archiver archiver(String name, Map<String, String> config, Path work) {

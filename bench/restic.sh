@@ -11,6 +11,11 @@ rm -rf "$OUT" && mkdir -p "$OUT/work"
 echo "Generating a home of about ${SIZE_MB} MB..."
 bench generate-git-home "$OUT/work/bitbucket-home" "$SIZE_MB"
 tar -cf - -C "$OUT/work" bitbucket-home > /dev/null # warm the page cache for every contender alike
-java -Xmx256m --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp "$JAR:$TESTKIT" "$ROOT/bench/ResticBench.java" "$OUT" \
+# A throwaway OpenPGP key for the encrypted tar figure.
+export GNUPGHOME="$OUT/gnupg"; mkdir -p "$GNUPGHOME"; chmod 700 "$GNUPGHOME"
+gpg --batch --quiet --pinentry-mode loopback --passphrase '' --quick-gen-key 'bbdiy bench <bench@example.com>' rsa3072 encrypt never
+gpg --armor --export bench@example.com > "$OUT/bench.pub.asc"
+java -Xmx256m --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp "$JAR:$TESTKIT" "$ROOT/bench/ResticBench.java" "$OUT" "$OUT/bench.pub.asc" \
   | tee "$OUT/results.txt"
+gpgconf --kill gpg-agent || true
 echo "restic $(restic version | awk '{print $2}'); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -169,26 +169,23 @@ public final class ResticArchiver implements Archiver {
         + "\nCheck restic.repository and the backend's credentials in the environment");
   }
 
-  private void ensureRepository(RunContext ctx) {
-    Restic.Result r = restic.run(List.of("cat", "config"), null, line -> {}, ctx.cancellation());
-    if (r.succeeded()) {
-      return;
-    }
-    if (r.noRepository() && init) {
-      ctx.progress().message("restic: creating the repository " + repositoryName);
-      restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
-          + repositoryName);
-      return;
-    }
-    r.orThrow("opening the repository " + repositoryName);
-  }
-
   @Override
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
     ctx.cancellation().throwIfCancelled();
-    ensureRepository(ctx);
-    if (pending.containsKey(id) || !snapshotsOf(id, ctx).isEmpty()) {
+    List<Snapshots.Snapshot> existing;
+    try {
+      existing = snapshotsOf(id, ctx);
+    } catch (BbdiyException e) {
+      if (e.code() != ErrorCode.NOT_FOUND || !init) {
+        throw e;
+      }
+      ctx.progress().message("restic: creating the repository " + repositoryName);
+      restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
+          + repositoryName);
+      existing = List.of();
+    }
+    if (pending.containsKey(id) || !existing.isEmpty()) {
       throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
           + repositoryName + "; not replacing it");
     }
