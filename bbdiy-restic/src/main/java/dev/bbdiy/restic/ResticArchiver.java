@@ -76,6 +76,7 @@ public final class ResticArchiver implements Archiver {
   private static final Pattern SUBSET = Pattern.compile("\\d{1,3}(\\.\\d{1,3})?%|\\d{1,6}/\\d{1,6}|\\d{1,9}[KMGT]?");
   private static final Pattern TAG_SAFE = Pattern.compile("[A-Za-z0-9._@:+-]+");
   private static final int BUFFER = 1 << 20;
+  private static final Pattern SNAPSHOT_ID = Pattern.compile("[0-9a-f]{8,64}");
 
   private final Restic restic;
   private final String repositoryName;
@@ -199,12 +200,13 @@ public final class ResticArchiver implements Archiver {
     }
     BackupSummary summary;
     boolean started = false;
+    String snapshotId;
     try {
       PrivateFiles.createPrivateDirectories(stateDir);
       summary = writeManifest(content, targets, manifest, ctx);
       targets.add(BackupLayout.MANIFEST);
       started = true;
-      backup(id, root, targets, summary, ctx);
+      snapshotId = backup(id, root, targets, summary, ctx);
     } catch (IOException | RuntimeException e) {
       if (started) {
         forgetQuietly(id);
@@ -217,6 +219,14 @@ public final class ResticArchiver implements Archiver {
       } catch (IOException ignored) {
         // replaced by the next backup's
       }
+    }
+    if (snapshotId != null) {
+      // The id restic printed: no second listing (each restic start opens the repository, a second or more on
+      // a remote one). A concurrent writer of the same id is caught by commit, which lists before publishing.
+      Snapshots.Snapshot s = new Snapshots.Snapshot(snapshotId, "", Instant.now(),
+          List.of(TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag));
+      pending.put(id, new Pending(s, summary));
+      return stored(id, s, summary);
     }
     List<Snapshots.Snapshot> made = snapshotsOf(id, ctx);
     if (made.size() != 1 || !made.get(0).tags().contains(PENDING)) {
@@ -236,12 +246,14 @@ public final class ResticArchiver implements Archiver {
   }
 
   /** Runs {@code restic backup} of {@code targets} (relative to {@code root}, so at the top of the snapshot). */
-  private void backup(BackupId id, Path root, List<String> targets, BackupSummary summary, RunContext ctx) {
+  private @Nullable String backup(BackupId id, Path root, List<String> targets, BackupSummary summary,
+      RunContext ctx) {
     List<String> args = new ArrayList<>(List.of("backup", "--json", "--tag",
         String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag), "--"));
     args.addAll(targets);
     ProgressReporter progress = ctx.progress();
     long[] added = {-1};
+    String[] snapshot = {null};
     List<String> errors = new ArrayList<>();
     Restic.Result r = restic.run(args, root, line -> {
       Map<String, Object> m = jsonLine(line);
@@ -256,6 +268,10 @@ public final class ResticArchiver implements Archiver {
             total, "bytes");
       } else if ("summary".equals(type)) {
         added[0] = number(m.get("data_added"));
+        Object sid = m.get("snapshot_id");
+        if (sid instanceof String v && SNAPSHOT_ID.matcher(v).matches()) {
+          snapshot[0] = v;
+        }
       } else if ("error".equals(type)) {
         String item = String.valueOf(m.get("item"));
         synchronized (errors) {
@@ -275,6 +291,7 @@ public final class ResticArchiver implements Archiver {
       progress.message("restic added " + added[0] + " bytes to the repository for " + summary.files() + " files of "
           + summary.bytes() + " bytes");
     }
+    return snapshot[0];
   }
 
   /**
@@ -632,13 +649,11 @@ public final class ResticArchiver implements Archiver {
   public void delete(BackupId id) {
     Pending p = pending.remove(id);
     List<String> ids = new ArrayList<>();
-    if (p != null) {
-      ids.add(p.snapshot().id());
-    }
     for (Snapshots.Snapshot s : snapshotsOf(id, null)) {
-      if (!ids.contains(s.id())) {
-        ids.add(s.id());
-      }
+      ids.add(s.id());
+    }
+    if (p != null && ids.stream().noneMatch(i -> i.startsWith(p.snapshot().id()))) {
+      ids.add(p.snapshot().id());
     }
     if (ids.isEmpty()) {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in the restic repository "
