@@ -23,6 +23,8 @@ command -v adduser >/dev/null 2>&1 || need+=(adduser)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
+command -v restic >/dev/null 2>&1 || need+=(restic)
+command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

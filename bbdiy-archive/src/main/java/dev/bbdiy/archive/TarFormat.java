@@ -95,7 +95,12 @@ public final class TarFormat {
 
   /** Returns the sidecar for a written archive: the summary and the archive's size. */
   public byte[] sidecar(Written written) throws IOException {
-    Map<String, String> extra = new LinkedHashMap<>();
+    return sidecar(written, Map.of());
+  }
+
+  /** Returns the sidecar for a written archive with more fields (the encryption's, for an encrypted archive). */
+  public byte[] sidecar(Written written, Map<String, String> more) throws IOException {
+    Map<String, String> extra = new LinkedHashMap<>(more);
     extra.put(ARCHIVE_FORMAT, formatName());
     extra.put(ARCHIVE_SIZE, Long.toString(written.size()));
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();

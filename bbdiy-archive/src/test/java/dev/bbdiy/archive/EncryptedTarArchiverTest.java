@@ -1,0 +1,227 @@
+package dev.bbdiy.archive;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.Phase;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.api.VerifyResult;
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.ExtractResult;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.simulator.Trees;
+import dev.bbdiy.testkit.ArchiverContract;
+import dev.bbdiy.testkit.TestContexts;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tar archiver with OpenPGP encryption ({@code tar.encrypt-to}): the archiver contract with the secret key
+ * configured, and interoperability both ways with real {@code gpg}.
+ */
+class EncryptedTarArchiverTest extends ArchiverContract {
+  private static Path gpgHome;
+  private static Path keys;
+  private static Path publicKey;
+  private static Path secretKey;
+  private static Path otherSecretKey;
+  private static final String PASSPHRASE = "bbdiy test passphrase";
+
+  private Path dir;
+
+  @BeforeAll
+  static void keys() throws Exception {
+    keys = Files.createTempDirectory("bbdiy-gpg-keys");
+    gpgHome = Files.createDirectories(keys.resolve("gnupg"));
+    Files.setPosixFilePermissions(gpgHome, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    Path pass = keys.resolve("pass");
+    Files.writeString(pass, PASSPHRASE + "\n");
+    for (String name : List.of("bbdiy backup", "someone else")) {
+      Path params = keys.resolve("params");
+      Files.writeString(params, "Key-Type: RSA\nKey-Length: 2048\nSubkey-Type: RSA\nSubkey-Length: 2048\n"
+          + "Name-Real: " + name + "\nName-Email: " + name.replace(' ', '.') + "@example.com\nExpire-Date: 0\n"
+          + "Passphrase: " + PASSPHRASE + "\n%commit\n");
+      gpg("--batch", "--gen-key", params.toString());
+    }
+    publicKey = keys.resolve("backup.pub.asc");
+    secretKey = keys.resolve("backup.sec.asc");
+    otherSecretKey = keys.resolve("other.sec.asc");
+    Files.writeString(publicKey, gpg("--armor", "--export", "bbdiy.backup@example.com"));
+    Files.writeString(secretKey, gpg("--batch", "--pinentry-mode", "loopback", "--passphrase-file", pass.toString(),
+        "--armor", "--export-secret-keys", "bbdiy.backup@example.com"));
+    Files.writeString(otherSecretKey, gpg("--batch", "--pinentry-mode", "loopback", "--passphrase-file",
+        pass.toString(), "--armor", "--export-secret-keys", "someone.else@example.com"));
+  }
+
+  @AfterAll
+  static void stopAgent() throws Exception {
+    new ProcessBuilder("gpgconf", "--kill", "gpg-agent").redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
+    try (var s = Files.walk(keys)) {
+      s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+
+  /** Runs gpg with the test's home; fails naming the package when gpg is missing. */
+  static String gpg(String... args) throws Exception {
+    List<String> command = new ArrayList<>(List.of("gpg", "--homedir", gpgHome.toString(), "--quiet"));
+    command.addAll(List.of(args));
+    Process p;
+    try {
+      p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      return fail("gpg is not installed: apt-get install gnupg (scripts/test.sh installs it)", e);
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("gpg %s", command).isZero();
+    return out;
+  }
+
+  static Process shell(String script) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder("sh", "-c", script).redirectErrorStream(true);
+    pb.environment().put("GNUPGHOME", gpgHome.toString());
+    return pb.start();
+  }
+
+  private static TarArchiver.Encryption encryption(Path secret, String passphrase) {
+    return new TarArchiver.Encryption(List.of(publicKey), secret, passphrase.toCharArray());
+  }
+
+  @Override
+  protected Archiver newArchiver(Path dir, Path workDir) {
+    this.dir = dir;
+    return archiver(encryption(secretKey, PASSPHRASE));
+  }
+
+  private TarArchiver archiver(TarArchiver.Encryption encryption) {
+    return new TarArchiver(dir, new TarFormat(Compression.ZSTD, -1, 2), work.resolve(".bbdiy/tmp"), encryption);
+  }
+
+  private Path file(BackupId id) {
+    return dir.resolve(id.value() + ".tar.zst.gpg");
+  }
+
+  @Override
+  protected void corrupt(BackupId id) throws Exception {
+    flipByte(file(id), Files.size(file(id)) / 2);
+  }
+
+  @Override
+  protected List<Path> storedFiles(StoredBackup backup) {
+    return List.of(Path.of(backup.location()), Path.of(backup.location() + TarFormat.SIDECAR_SUFFIX));
+  }
+
+  @Test
+  void gpg_decrypts_what_bbdiy_encrypted_and_tar_reads_it() throws Exception {
+    StoredBackup stored = store("20260102-030405");
+    assertThat(stored.location()).endsWith(".tar.zst.gpg");
+    assertThat(stored.format()).isEqualTo("tar.zst.gpg");
+
+    Process p = shell("gpg --batch --quiet --pinentry-mode loopback --passphrase '" + PASSPHRASE + "' --decrypt '"
+        + stored.location() + "' | zstd -dc | tar -tf -");
+    String listing = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(listing).isZero();
+    assertThat(listing).contains("bitbucket-home/").contains("bitbucket-db/toc.dat").contains("manifest.json");
+  }
+
+  @Test
+  void bbdiy_restores_and_verifies_an_archive_gpg_encrypted() throws Exception {
+    TarArchiver plain = new TarArchiver(temp.resolve("plain"), new TarFormat(Compression.ZSTD, -1, 2),
+        work.resolve(".bbdiy/tmp"));
+    BackupId id = new BackupId("bitbucket-20260103-000000");
+    archiverStore(plain, id);
+    Path plainFile = temp.resolve("plain").resolve(id.value() + ".tar.zst");
+    Process p = shell("gpg --batch --quiet --trust-model always --recipient bbdiy.backup@example.com --output '"
+        + file(id) + "' --encrypt '" + plainFile + "'");
+    assertThat(p.waitFor()).as(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+    Files.copy(Path.of(plainFile + TarFormat.SIDECAR_SUFFIX), Path.of(file(id) + TarFormat.SIDECAR_SUFFIX));
+
+    assertThat(archiver.list()).extracting(StoredBackup::id).contains(id);
+    assertThat(archiver.verify(id, TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
+    Path restored = temp.resolve("restored/home");
+    ExtractResult r = archiver.extract(id, ExtractionPlan.builder().map(BackupLayout.HOME, restored).build(),
+        TestContexts.run(work, Phase.EXTRACT));
+    assertThat(r.verified()).isTrue();
+    assertThat(Trees.differences(work.resolve(BackupLayout.HOME), restored)).isEmpty();
+  }
+
+  private void archiverStore(TarArchiver a, BackupId id) {
+    a.commit(a.store(new dev.bbdiy.api.spi.BackupContent(work, List.of(BackupLayout.HOME, BackupLayout.DATABASE),
+        summary(id)), TestContexts.run(work, Phase.ARCHIVE)).id());
+  }
+
+  @Test
+  void a_wrong_passphrase_or_key_is_a_clear_error_and_writes_nothing() {
+    StoredBackup stored = store("20260102-030405");
+    Path target = temp.resolve("restored/home");
+
+    assertThatThrownBy(() -> archiver(encryption(secretKey, "wrong")).extract(stored.id(),
+        ExtractionPlan.builder().map(BackupLayout.HOME, target).build(), TestContexts.run(work, Phase.EXTRACT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("passphrase").contains("Nothing was restored");
+        });
+    assertThat(target).doesNotExist();
+
+    assertThatThrownBy(() -> archiver(encryption(otherSecretKey, PASSPHRASE)).extract(stored.id(),
+        ExtractionPlan.builder().map(BackupLayout.HOME, target).build(), TestContexts.run(work, Phase.EXTRACT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("holds the secret key of none of them");
+        });
+    assertThat(target).doesNotExist();
+
+    assertThatThrownBy(() -> archiver(new TarArchiver.Encryption(List.of(publicKey), null, null)).extract(
+        stored.id(), ExtractionPlan.builder().map(BackupLayout.HOME, target).build(),
+        TestContexts.run(work, Phase.EXTRACT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("tar.decrypt-key");
+        });
+    assertThat(target).doesNotExist();
+  }
+
+  @Test
+  void without_the_key_verify_checks_the_encrypted_file_and_says_so() throws Exception {
+    TarArchiver publicOnly = archiver(new TarArchiver.Encryption(List.of(publicKey), null, null));
+    BackupId id = new BackupId("bitbucket-20260104-000000");
+    StoredBackup pending = publicOnly.store(new dev.bbdiy.api.spi.BackupContent(work,
+        List.of(BackupLayout.HOME, BackupLayout.DATABASE), summary(id)), TestContexts.run(work, Phase.ARCHIVE));
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.VERIFY);
+
+    VerifyResult before = publicOnly.verify(pending.id(), ctx);
+    publicOnly.commit(id);
+    VerifyResult published = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+    corrupt(id);
+    VerifyResult after = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+
+    assertThat(before.ok()).as(before.problems().toString()).isTrue();
+    assertThat(published.ok()).isTrue();
+    assertThat(ctx.progress().messages()).anyMatch(m -> m.contains("without the secret key")
+        && m.contains("not its content against the manifest"));
+    assertThat(after.ok()).isFalse();
+    assertThat(after.problems()).anyMatch(p -> p.contains("changed since it was written"));
+  }
+
+  @Test
+  void a_key_file_that_cannot_encrypt_is_a_configuration_error() throws Exception {
+    Path notAKey = temp.resolve("not-a-key.asc");
+    Files.writeString(notAKey, "hello");
+    assertThatThrownBy(() -> OpenPgp.recipients(List.of(notAKey), "tar.encrypt-to"))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION));
+  }
+}

@@ -1,0 +1,733 @@
+package dev.bbdiy.restic;
+
+import com.squareup.moshi.JsonReader;
+import dev.bbdiy.api.BackupId;
+import dev.bbdiy.api.BackupLayout;
+import dev.bbdiy.api.BackupSummary;
+import dev.bbdiy.api.BbdiyException;
+import dev.bbdiy.api.ErrorCode;
+import dev.bbdiy.api.StoredBackup;
+import dev.bbdiy.api.VerifyResult;
+import dev.bbdiy.api.spi.Archiver;
+import dev.bbdiy.api.spi.BackupContent;
+import dev.bbdiy.api.spi.ExtractResult;
+import dev.bbdiy.api.spi.ExtractionPlan;
+import dev.bbdiy.api.spi.ProgressReporter;
+import dev.bbdiy.api.spi.RunContext;
+import dev.bbdiy.archive.EntryRecord;
+import dev.bbdiy.archive.ManifestCodec;
+import dev.bbdiy.archive.TarFormat;
+import dev.bbdiy.kit.FileMeta;
+import dev.bbdiy.kit.FileNames;
+import dev.bbdiy.kit.LockFile;
+import dev.bbdiy.kit.PrivateFiles;
+import dev.bbdiy.kit.TreeWalker;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import okio.Buffer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Stores each backup as one restic snapshot of the backup layout ({@code bitbucket-home}, {@code
+ * bitbucket-data-stores/...}, {@code bitbucket-db}) and bbdiy's {@code manifest.json}, at the top of the snapshot,
+ * so that {@code restic restore} alone gives a usable tree. Snapshots carry the tags {@code bbdiy}, {@code
+ * bbdiy-id=<backup id>} and {@code bbdiy-instance=<instance>}; a snapshot is pending while it also carries {@code
+ * bbdiy-pending}, which {@link #commit} removes ({@code restic tag}), and is never listed while it does.
+ *
+ * <p>Verify runs {@code restic check} (with {@code --read-data-subset} when configured) and reads the snapshot back
+ * ({@code restic dump --archive tar}) against the manifest's digests; extraction reads the same stream through
+ * bbdiy's checked extraction, so nothing is written outside the plan's targets or over an existing file. Delete
+ * forgets the snapshot by id and prunes.
+ *
+ * <p>The store lock ({@link #lock}) is a file lock: in the repository directory for a local repository, else in
+ * bbdiy's state directory, so for a remote repository it excludes only processes of this machine (restic's own
+ * repository lock still protects the repository's integrity).
+ */
+public final class ResticArchiver implements Archiver {
+  static final String TAG = "bbdiy";
+  static final String PENDING = "bbdiy-pending";
+  static final String ID_TAG = "bbdiy-id";
+  static final String INSTANCE_TAG = "bbdiy-instance";
+  private static final Pattern SUBSET = Pattern.compile("\\d{1,3}(\\.\\d{1,3})?%|\\d{1,6}/\\d{1,6}|\\d{1,9}[KMGT]?");
+  private static final Pattern TAG_SAFE = Pattern.compile("[A-Za-z0-9._@:+-]+");
+  private static final int BUFFER = 1 << 20;
+  private static final Pattern SNAPSHOT_ID = Pattern.compile("[0-9a-f]{8,64}");
+
+  private final Restic restic;
+  private final String repositoryName;
+  private final String instanceTag;
+  private final Path stateDir;
+  private final Path tempDir;
+  private final Path lockFile;
+  private final boolean init;
+  private final boolean check;
+  private final @Nullable String readDataSubset;
+  private final Map<BackupId, Pending> pending = new ConcurrentHashMap<>();
+
+  private record Pending(Snapshots.Snapshot snapshot, BackupSummary summary) {}
+
+  /**
+   * Creates an archiver.
+   *
+   * @param repositoryName the repository for messages, without credentials
+   * @param localRepository the repository's directory if it is a local one, which then holds the store lock
+   * @param instance the name of the instance whose backups this archiver sees
+   * @param stateDir a private directory kept between runs (digest cache, summaries, the lock of a remote store)
+   */
+  ResticArchiver(Restic restic, String repositoryName, @Nullable Path localRepository, String instance,
+      Path stateDir, Path tempDir, boolean init, boolean check, @Nullable String readDataSubset) {
+    this.restic = restic;
+    this.repositoryName = repositoryName;
+    this.instanceTag = INSTANCE_TAG + "=" + tagValue(instance);
+    this.stateDir = stateDir;
+    this.tempDir = tempDir;
+    this.lockFile = localRepository != null ? localRepository.resolve("bbdiy-store.lock")
+        : stateDir.resolve("store-" + HexFormat.of().formatHex(sha256().digest(
+            repositoryName.getBytes(StandardCharsets.UTF_8))).substring(0, 16) + ".lock");
+    this.init = init;
+    this.check = check;
+    if (readDataSubset != null && !SUBSET.matcher(readDataSubset).matches()) {
+      throw BbdiyException.configuration("restic.read-data-subset: '" + readDataSubset + "' is not a subset restic"
+          + " understands; write a percentage (5%), a part (1/10) or a size (500M)");
+    }
+    this.readDataSubset = readDataSubset;
+  }
+
+  /** Returns an instance name as a tag value: as it is when it is made of safe characters, else percent-encoded. */
+  static String tagValue(String s) {
+    if (TAG_SAFE.matcher(s).matches()) {
+      return s;
+    }
+    StringBuilder b = new StringBuilder();
+    for (byte c : s.getBytes(StandardCharsets.UTF_8)) {
+      char ch = (char) (c & 0xff);
+      if (ch < 0x80 && TAG_SAFE.matcher(String.valueOf(ch)).matches() && ch != '%') {
+        b.append(ch);
+      } else {
+        b.append(String.format("%%%02X", c & 0xff));
+      }
+    }
+    return b.toString();
+  }
+
+  @Override
+  public boolean compresses() {
+    // Repositories of format 2 (restic 0.14's default) compress with zstd; a dump is smaller uncompressed then.
+    return true;
+  }
+
+  @Override
+  public void preflight(RunContext ctx) {
+    int[] v = restic.version();
+    if (!Restic.atLeast(v, Restic.OLDEST)) {
+      throw BbdiyException.configuration("restic " + v[0] + "." + v[1] + "." + v[2] + " is too old: bbdiy needs"
+          + " restic 0.14 or newer (Debian 12's). Install a newer restic or point restic.binary at one");
+    }
+    Restic.Result r = restic.run(List.of("cat", "config"), null, line -> {}, ctx.cancellation());
+    if (r.succeeded()) {
+      return;
+    }
+    if (r.noRepository() && init) {
+      ctx.progress().message("restic: no repository at " + repositoryName + " yet; it is created by the backup"
+          + " (restic.init=true)");
+      return;
+    }
+    if (r.noRepository()) {
+      throw BbdiyException.configuration("restic: there is no repository at " + repositoryName + ". Create it"
+          + " with 'restic init', or set restic.init=true, or correct restic.repository");
+    }
+    if (r.wrongPassword()) {
+      throw BbdiyException.configuration("restic: the password does not open the repository " + repositoryName
+          + ". Check restic.password-file");
+    }
+    throw BbdiyException.configuration("restic: cannot open the repository " + repositoryName + " (exit "
+        + r.exitCode() + "):\n  " + String.join("\n  ", r.stderrTail()) + Restic.hint(r)
+        + "\nCheck restic.repository and the backend's credentials in the environment");
+  }
+
+  @Override
+  public StoredBackup store(BackupContent content, RunContext ctx) {
+    BackupId id = content.summary().id();
+    ctx.cancellation().throwIfCancelled();
+    List<Snapshots.Snapshot> existing;
+    try {
+      existing = snapshotsOf(id, ctx);
+    } catch (BbdiyException e) {
+      if (e.code() != ErrorCode.NOT_FOUND || !init) {
+        throw e;
+      }
+      ctx.progress().message("restic: creating the repository " + repositoryName);
+      restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
+          + repositoryName);
+      existing = List.of();
+    }
+    if (pending.containsKey(id) || !existing.isEmpty()) {
+      throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
+          + repositoryName + "; not replacing it");
+    }
+    Path root = content.root();
+    Path manifest = root.resolve(BackupLayout.MANIFEST);
+    List<String> targets = new ArrayList<>();
+    for (String p : content.paths()) {
+      if (Files.exists(FileNames.resolve(root, p), LinkOption.NOFOLLOW_LINKS)) {
+        targets.add(p);
+      }
+    }
+    BackupSummary summary;
+    boolean started = false;
+    String snapshotId;
+    try {
+      PrivateFiles.createPrivateDirectories(stateDir);
+      summary = writeManifest(content, targets, manifest, ctx);
+      targets.add(BackupLayout.MANIFEST);
+      started = true;
+      snapshotId = backup(id, root, targets, summary, ctx);
+    } catch (IOException | RuntimeException e) {
+      if (started) {
+        forgetQuietly(id);
+      }
+      throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "restic: cannot store " + id + " in "
+          + repositoryName);
+    } finally {
+      try {
+        Files.deleteIfExists(manifest);
+      } catch (IOException ignored) {
+        // replaced by the next backup's
+      }
+    }
+    if (snapshotId != null) {
+      // The id restic printed: no second listing (each restic start opens the repository, a second or more on
+      // a remote one). A concurrent writer of the same id is caught by commit, which lists before publishing.
+      Snapshots.Snapshot s = new Snapshots.Snapshot(snapshotId, "", Instant.now(),
+          List.of(TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag));
+      pending.put(id, new Pending(s, summary));
+      return stored(id, s, summary);
+    }
+    List<Snapshots.Snapshot> made = snapshotsOf(id, ctx);
+    if (made.size() != 1 || !made.get(0).tags().contains(PENDING)) {
+      forgetQuietly(id);
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: after 'restic backup' the repository "
+          + repositoryName + " holds " + made.size() + " snapshots of " + id + " instead of one pending snapshot;"
+          + " another process writes the same backup id. Nothing was kept; retry");
+    }
+    Snapshots.Snapshot s = made.get(0);
+    pending.put(id, new Pending(s, summary));
+    return stored(id, s, summary);
+  }
+
+  private StoredBackup stored(BackupId id, Snapshots.Snapshot s, @Nullable BackupSummary summary) {
+    return new StoredBackup(id, repositoryName + " snapshot " + s.shortId(), "restic",
+        summary == null ? 0 : summary.bytes(), s.time(), summary);
+  }
+
+  /** Runs {@code restic backup} of {@code targets} (relative to {@code root}, so at the top of the snapshot). */
+  private @Nullable String backup(BackupId id, Path root, List<String> targets, BackupSummary summary,
+      RunContext ctx) {
+    List<String> args = new ArrayList<>(List.of("backup", "--json", "--tag",
+        String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag), "--"));
+    args.addAll(targets);
+    ProgressReporter progress = ctx.progress();
+    long[] added = {-1};
+    String[] snapshot = {null};
+    List<String> errors = new ArrayList<>();
+    Restic.Result r = restic.run(args, root, line -> {
+      Map<String, Object> m = jsonLine(line);
+      if (m == null) {
+        return;
+      }
+      Object type = m.get("message_type");
+      if ("status".equals(type)) {
+        long done = number(m.get("bytes_done"));
+        long total = number(m.get("total_bytes"));
+        progress.progress("restic backup: " + number(m.get("files_done")) + " files", done < 0 ? 0 : done,
+            total, "bytes");
+      } else if ("summary".equals(type)) {
+        added[0] = number(m.get("data_added"));
+        Object sid = m.get("snapshot_id");
+        if (sid instanceof String v && SNAPSHOT_ID.matcher(v).matches()) {
+          snapshot[0] = v;
+        }
+      } else if ("error".equals(type)) {
+        String item = String.valueOf(m.get("item"));
+        synchronized (errors) {
+          if (errors.size() < 20) {
+            errors.add(FileNames.display(item.length() > 300 ? item.substring(0, 300) : item));
+          }
+        }
+      }
+    }, ctx.cancellation());
+    if (r.exitCode() == 3) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic could not read some files of the working copy ("
+          + String.join(", ", errors) + "); the snapshot would be incomplete, so it was removed. Check the"
+          + " permissions of the working directory and retry");
+    }
+    r.orThrow("backup of " + id + " to " + repositoryName);
+    if (added[0] >= 0) {
+      progress.message("restic added " + added[0] + " bytes to the repository for " + summary.files() + " files of "
+          + summary.bytes() + " bytes");
+    }
+    return snapshot[0];
+  }
+
+  /**
+   * Writes {@code manifest.json} into the working copy's root: every entry with its SHA-256, the digests of
+   * unchanged files taken from the last backup's cache.
+   */
+  private BackupSummary writeManifest(BackupContent content, List<String> targets, Path manifest, RunContext ctx)
+      throws IOException {
+    Files.createDirectories(tempDir);
+    Files.deleteIfExists(manifest);
+    Path entries = Files.createTempFile(tempDir, "restic-entries-", ".json");
+    long[] totals = new long[2];
+    try {
+      MessageDigest sha = sha256();
+      ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
+      try (DigestCache cache = new DigestCache(stateDir.resolve("digests.bin"))) {
+        try (ManifestCodec.EntriesWriter out = new ManifestCodec.EntriesWriter(entries)) {
+          new TreeWalker(ctx.cancellation()).walk(content.root(), targets, (path, rel, meta) -> {
+            switch (meta.type()) {
+              case DIRECTORY -> out.add(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(),
+                  seconds(meta), null));
+              case SYMLINK -> out.add(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(),
+                  seconds(meta), FileNames.raw(Files.readSymbolicLink(path))));
+              case FILE -> {
+                byte[] digest = cache.lookup(rel, meta);
+                if (digest == null) {
+                  digest = digest(path, meta, rel, sha, buffer);
+                }
+                cache.record(rel, meta, digest);
+                // restic stores each name of a hard-linked file as a file of its own, and so does the manifest.
+                out.add(new EntryRecord(rel, FileMeta.Type.FILE, meta.size(), digest, meta.mode(),
+                    seconds(meta), null));
+                totals[0]++;
+                totals[1] += meta.size();
+                if ((totals[0] & 255) == 0) {
+                  ctx.progress().progress("restic: manifest of " + totals[0] + " files", totals[1], -1, "bytes");
+                }
+              }
+              default -> throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy holds "
+                  + FileNames.display(rel) + ", which is not a regular file, directory or symbolic link; restic"
+                  + " would store it and bbdiy could not verify it. Remove it from the working copy");
+            }
+          });
+        }
+        BackupSummary summary = content.summary().withTotals(totals[0], totals[1]);
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(manifest,
+            StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
+          ManifestCodec.write(out, summary, entries);
+        }
+        cache.save();
+        if (cache.hits() > 0) {
+          ctx.progress().message("restic: " + cache.hits() + " of " + totals[0] + " files unchanged since the last"
+              + " backup (digests reused)");
+        }
+        return summary;
+      }
+    } finally {
+      Files.deleteIfExists(entries);
+    }
+  }
+
+  /**
+   * Returns the modification time the way {@code restic dump} writes it into a tar header: Go's archive/tar rounds
+   * to the nearest second (half away from zero), where bbdiy's own archivers truncate.
+   */
+  static long seconds(FileMeta meta) {
+    long nanos = meta.mtime().to(java.util.concurrent.TimeUnit.NANOSECONDS);
+    return nanos >= 0 ? Math.floorDiv(nanos + 500_000_000L, 1_000_000_000L)
+        : -Math.floorDiv(-nanos + 500_000_000L, 1_000_000_000L);
+  }
+
+  private static byte[] digest(Path path, FileMeta meta, String rel, MessageDigest sha, ByteBuffer buffer)
+      throws IOException {
+    sha.reset();
+    long size = 0;
+    try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      while (true) {
+        buffer.clear();
+        int n = in.read(buffer);
+        if (n < 0) {
+          break;
+        }
+        sha.update(buffer.array(), 0, n);
+        size += n;
+      }
+    }
+    if (size != meta.size()) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
+          + FileNames.display(rel) + ". Nothing may write to the working directory during a backup.");
+    }
+    return sha.digest();
+  }
+
+  @Override
+  public StoredBackup commit(BackupId id) {
+    Pending p = pending.get(id);
+    if (p == null) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "restic: no pending backup " + id + " to publish in "
+          + repositoryName);
+    }
+    List<Snapshots.Snapshot> all = snapshotsOf(id, null);
+    if (all.stream().anyMatch(s -> !s.tags().contains(PENDING))) {
+      throw BbdiyException.refused("A backup named " + id + " appeared in the restic repository " + repositoryName
+          + " while this one was written; not replacing it");
+    }
+    restic.run(List.of("tag", "--remove", PENDING, p.snapshot().id()), null, line -> {}, null)
+        .orThrow("publishing " + id + " (restic tag)");
+    Snapshots.Snapshot published = snapshotsOf(id, null).stream().filter(s -> !s.tags().contains(PENDING))
+        .findFirst().orElseThrow(() -> new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: " + id
+            + " is not listed after 'restic tag' published it; check the repository with 'restic snapshots'"));
+    pending.remove(id);
+    cacheSummary(published.tree(), p.summary());
+    return stored(id, published, p.summary());
+  }
+
+  @Override
+  public Lock lock(Duration wait, RunContext context) {
+    try {
+      if (!Files.isDirectory(lockFile.getParent())) {
+        PrivateFiles.createPrivateDirectories(lockFile.getParent());
+      }
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot create " + lockFile.getParent() + ": "
+          + e.getMessage(), e);
+    }
+    return LockFile.acquireStore(lockFile, "the restic repository " + repositoryName,
+        context.phase().name().toLowerCase(Locale.ROOT), wait, context.cancellation(), context.progress());
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>A repository that does not exist yet is empty when {@code restic.init} is set (the first backup creates
+   * it), and not found otherwise.
+   */
+  @Override
+  public List<StoredBackup> list() {
+    List<Snapshots.Snapshot> snapshots;
+    try {
+      snapshots = listing(null);
+    } catch (BbdiyException e) {
+      if (e.code() == ErrorCode.NOT_FOUND && init) {
+        return List.of();
+      }
+      throw e;
+    }
+    Map<BackupId, Snapshots.Snapshot> newest = new LinkedHashMap<>();
+    for (Snapshots.Snapshot s : snapshots) {
+      if (s.tags().contains(PENDING)) {
+        continue;
+      }
+      Optional<BackupId> id = idOf(s);
+      if (id.isEmpty()) {
+        continue;
+      }
+      newest.merge(id.get(), s, (a, b) -> a.time().isAfter(b.time()) ? a : b);
+    }
+    List<StoredBackup> out = new ArrayList<>();
+    for (Map.Entry<BackupId, Snapshots.Snapshot> e : newest.entrySet()) {
+      out.add(stored(e.getKey(), e.getValue(), summaryOf(e.getKey(), e.getValue())));
+    }
+    out.sort(StoredBackup.NEWEST_FIRST);
+    return out;
+  }
+
+  private static Optional<BackupId> idOf(Snapshots.Snapshot s) {
+    String v = s.tag(ID_TAG);
+    return v == null ? Optional.empty() : BackupId.parse(v);
+  }
+
+  /** This instance's snapshots of {@code id}, pending or published. */
+  private List<Snapshots.Snapshot> snapshotsOf(BackupId id, @Nullable RunContext ctx) {
+    List<Snapshots.Snapshot> out = new ArrayList<>();
+    for (Snapshots.Snapshot s : listing(ctx)) {
+      if (idOf(s).filter(id::equals).isPresent()) {
+        out.add(s);
+      }
+    }
+    return out;
+  }
+
+  /** This instance's bbdiy snapshots, checked. */
+  private List<Snapshots.Snapshot> listing(@Nullable RunContext ctx) {
+    Path out = null;
+    try {
+      Files.createDirectories(tempDir);
+      out = Files.createTempFile(tempDir, "restic-snapshots-", ".json");
+      Restic.Result r = restic.runTo(List.of("snapshots", "--json", "--tag", TAG + "," + instanceTag), out,
+          ctx == null ? null : ctx.cancellation());
+      if (!r.succeeded() && r.noRepository()) {
+        throw new BbdiyException(ErrorCode.NOT_FOUND, "There is no restic repository at " + repositoryName
+            + ": no backup was ever stored there. Check restic.repository");
+      }
+      r.orThrow("listing the snapshots of " + repositoryName);
+      Snapshots.Listing listing;
+      try (InputStream in = new BufferedInputStream(Files.newInputStream(out))) {
+        listing = Snapshots.parse(in);
+      }
+      if (listing.dropped() > 0 && ctx != null) {
+        ctx.progress().warning("restic: ignored " + listing.dropped() + " snapshots whose listing is not valid");
+      }
+      List<Snapshots.Snapshot> mine = new ArrayList<>();
+      for (Snapshots.Snapshot s : listing.snapshots()) {
+        // restic filtered by tag already; checked again, its output being input like any other
+        if (s.tags().contains(TAG) && s.tags().contains(instanceTag)) {
+          mine.add(s);
+        }
+      }
+      return mine;
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot list the snapshots of " + repositoryName
+          + ": " + e.getMessage(), e);
+    } finally {
+      if (out != null) {
+        try {
+          Files.deleteIfExists(out);
+        } catch (IOException ignored) {
+          // in the temporary directory
+        }
+      }
+    }
+  }
+
+  private Path summaryFile(String tree) {
+    return stateDir.resolve("summaries").resolve(tree + ".json");
+  }
+
+  private void cacheSummary(String tree, BackupSummary summary) {
+    try {
+      PrivateFiles.createPrivateDirectories(summaryFile(tree).getParent());
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      ManifestCodec.writeSummary(bytes, summary, Map.of());
+      PrivateFiles.writeAtomically(summaryFile(tree), bytes.toByteArray());
+    } catch (IOException | RuntimeException ignored) {
+      // only a cache: read from the snapshot next time
+    }
+  }
+
+  /**
+   * Returns the summary of a published snapshot: from the local cache (keyed by the snapshot's tree, which
+   * is its content) or else read from the head of the snapshot's manifest; {@code null} if it has none or it is of
+   * another backup.
+   */
+  private @Nullable BackupSummary summaryOf(BackupId id, Snapshots.Snapshot s) {
+    BackupSummary summary = null;
+    Path cached = summaryFile(s.tree());
+    if (Files.isRegularFile(cached, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        summary = TarFormat.parseSidecar(Files.readAllBytes(cached));
+      } catch (IOException ignored) {
+        summary = null;
+      }
+    }
+    if (summary == null) {
+      try (Restic.Running r = restic.start(List.of("dump", s.id(), "/" + BackupLayout.MANIFEST), null, null);
+          InputStream in = new BufferedInputStream(r.stdout(), 1 << 16);
+          ManifestCodec.Reader reader = ManifestCodec.reader(in)) {
+        summary = reader.summary();
+      } catch (IOException | RuntimeException e) {
+        return null;
+      }
+      if (summary.id().equals(id)) {
+        cacheSummary(s.tree(), summary);
+      }
+    }
+    return summary.id().equals(id) ? summary : null;
+  }
+
+  private Snapshots.Snapshot snapshot(BackupId id, RunContext ctx) {
+    Pending p = pending.get(id);
+    if (p != null) {
+      return p.snapshot();
+    }
+    return snapshotsOf(id, ctx).stream().filter(s -> !s.tags().contains(PENDING))
+        .max(Comparator.comparing(Snapshots.Snapshot::time))
+        .orElseThrow(() -> new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in the restic repository "
+            + repositoryName + "; 'bbdiy list' shows the backups there"));
+  }
+
+  @Override
+  public VerifyResult verify(BackupId id, RunContext ctx) {
+    Instant start = Instant.now();
+    Snapshots.Snapshot s = snapshot(id, ctx);
+    List<String> problems = new ArrayList<>();
+    if (check) {
+      List<String> args = new ArrayList<>(List.of("check"));
+      if (readDataSubset != null) {
+        args.add("--read-data-subset=" + readDataSubset);
+      }
+      ctx.progress().message("restic check" + (readDataSubset == null ? "" : " --read-data-subset="
+          + readDataSubset));
+      List<String> out = new ArrayList<>();
+      Restic.Result r = restic.run(args, null, line -> {
+        synchronized (out) {
+          if (out.size() < 20 && !line.isBlank()) {
+            out.add(line);
+          }
+        }
+      }, ctx.cancellation());
+      if (r.locked()) {
+        ctx.progress().warning("restic check was skipped: another restic process holds the repository's lock;"
+            + " the snapshot is still read back against its manifest");
+      } else if (!r.succeeded()) {
+        problems.add("restic check found errors in the repository " + repositoryName + ": "
+            + String.join("; ", r.stderrTail().isEmpty() ? out : r.stderrTail()));
+      }
+    }
+    VerifyResult content;
+    Restic.Result dumped;
+    try (Restic.Running r = restic.start(List.of("dump", "--archive", "tar", s.id(), "/"), null,
+        ctx.cancellation())) {
+      content = TarFormat.verify(id, new BufferedInputStream(r.stdout(), BUFFER), tempDir, ctx);
+      dumped = r.finish();
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot read " + id + " back: " + e.getMessage(),
+          e);
+    }
+    if (!dumped.succeeded()) {
+      problems.add("restic could not read snapshot " + s.shortId() + " back: " + dumped.stderr().strip());
+    }
+    problems.addAll(content.problems());
+    return new VerifyResult(id, content.ok() && problems.isEmpty(), content.entries(), content.bytes(), problems,
+        Duration.between(start, Instant.now()));
+  }
+
+  @Override
+  public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
+    Snapshots.Snapshot s = snapshot(id, ctx);
+    ExtractResult result;
+    Restic.Result dumped;
+    try (Restic.Running r = restic.start(List.of("dump", "--archive", "tar", s.id(), "/"), null,
+        ctx.cancellation())) {
+      try {
+        result = TarFormat.extract(id, new BufferedInputStream(r.stdout(), BUFFER), plan, tempDir, ctx);
+      } catch (BbdiyException e) {
+        Restic.Result failed = r.finish();
+        if (!failed.succeeded() && e.code() == ErrorCode.VERIFICATION_FAILED) {
+          throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, e.getMessage() + "\nrestic: "
+              + failed.stderr().strip(), e);
+        }
+        throw e;
+      }
+      dumped = r.finish();
+    } catch (IOException e) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot read " + id + ": " + e.getMessage(), e);
+    }
+    if (!dumped.succeeded()) {
+      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "restic could not read snapshot " + s.shortId()
+          + " of " + id + " to its end: " + dumped.stderr().strip() + ". Restore an older backup");
+    }
+    return result;
+  }
+
+  @Override
+  public void delete(BackupId id) {
+    Pending p = pending.remove(id);
+    List<String> ids = new ArrayList<>();
+    for (Snapshots.Snapshot s : snapshotsOf(id, null)) {
+      ids.add(s.id());
+    }
+    if (p != null && ids.stream().noneMatch(i -> i.startsWith(p.snapshot().id()))) {
+      ids.add(p.snapshot().id());
+    }
+    if (ids.isEmpty()) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in the restic repository "
+          + repositoryName);
+    }
+    List<String> args = new ArrayList<>(List.of("forget", "--prune"));
+    args.addAll(ids);
+    restic.run(args, null, line -> {}, null).orThrow("forgetting " + id + " (restic forget --prune)");
+  }
+
+  /** Forgets whatever snapshot a failed store left, without pruning (the next prune removes its data). */
+  private void forgetQuietly(BackupId id) {
+    try {
+      List<String> ids = new ArrayList<>();
+      for (Snapshots.Snapshot s : snapshotsOf(id, null)) {
+        if (s.tags().contains(PENDING)) {
+          ids.add(s.id());
+        }
+      }
+      if (!ids.isEmpty()) {
+        List<String> args = new ArrayList<>(List.of("forget"));
+        args.addAll(ids);
+        restic.run(args, null, line -> {}, null);
+      }
+    } catch (RuntimeException ignored) {
+      // reported by the store's own failure; a pending snapshot is never listed
+    }
+  }
+
+  /** Parses a JSON line of restic's output into a flat map of its scalar fields, or {@code null}. */
+  static @Nullable Map<String, Object> jsonLine(String line) {
+    if (!line.startsWith("{")) {
+      return null;
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    try (JsonReader r = JsonReader.of(new Buffer().writeUtf8(line))) {
+      r.beginObject();
+      while (r.hasNext()) {
+        String name = r.nextName();
+        switch (r.peek()) {
+          case STRING -> out.put(name, r.nextString());
+          case NUMBER -> out.put(name, r.nextDouble());
+          case BOOLEAN -> out.put(name, r.nextBoolean());
+          case BEGIN_OBJECT -> {
+            // an error's "error" object: keep its message
+            r.beginObject();
+            while (r.hasNext()) {
+              String n = r.nextName();
+              if (n.equals("message") && r.peek() == JsonReader.Token.STRING) {
+                out.put(name, r.nextString());
+              } else {
+                r.skipValue();
+              }
+            }
+            r.endObject();
+          }
+          default -> r.skipValue();
+        }
+      }
+      return out;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static long number(@Nullable Object o) {
+    return o instanceof Double d && d >= 0 && d < 9e18 ? d.longValue() : -1;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
