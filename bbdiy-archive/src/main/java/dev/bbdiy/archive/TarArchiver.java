@@ -109,8 +109,9 @@ public final class TarArchiver implements Archiver {
       if (find(id).isPresent() || pending.containsKey(id)) {
         throw BbdiyException.refused("A backup named " + id + " already exists in " + dir + "; not replacing it");
       }
-      List<org.bouncycastle.openpgp.PGPPublicKey> keys = encrypting()
-          ? OpenPgp.recipients(encryption.encryptTo(), "tar.encrypt-to") : List.of();
+      Encryption enc = encryption;
+      List<org.bouncycastle.openpgp.PGPPublicKey> keys = enc != null && encrypting()
+          ? OpenPgp.recipients(enc.encryptTo(), "tar.encrypt-to") : List.of();
       FileChannel ch = PrivateFiles.createPrivate(partial);
       java.io.OutputStream out = Channels.newOutputStream(ch);
       java.security.MessageDigest sha = null;

@@ -1,5 +1,6 @@
 package dev.bbdiy.cli;
 
+import org.jspecify.annotations.Nullable;
 import dev.bbdiy.core.Version;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -45,7 +46,7 @@ public final class Docs {
     System.out.println("Wrote " + written.size() + " man pages to " + man + " and " + completion);
   }
 
-  private static Path write(Path dir, CommandLine cl, CommandLine root) throws IOException {
+  private static Path write(Path dir, CommandLine cl, @Nullable CommandLine root) throws IOException {
     CommandSpec spec = cl.getCommandSpec();
     String name = root == null ? "bbdiy" : "bbdiy-" + cl.getCommandName();
     Path file = dir.resolve(name + ".1");

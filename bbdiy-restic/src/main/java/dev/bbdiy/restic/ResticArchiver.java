@@ -410,8 +410,8 @@ public final class ResticArchiver implements Archiver {
   @Override
   public Lock lock(Duration wait, RunContext context) {
     try {
-      if (!Files.isDirectory(lockFile.getParent())) {
-        PrivateFiles.createPrivateDirectories(lockFile.getParent());
+      if (!Files.isDirectory(PrivateFiles.parentOf(lockFile))) {
+        PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(lockFile));
       }
     } catch (IOException e) {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot create " + lockFile.getParent() + ": "
@@ -521,7 +521,7 @@ public final class ResticArchiver implements Archiver {
 
   private void cacheSummary(String tree, BackupSummary summary) {
     try {
-      PrivateFiles.createPrivateDirectories(summaryFile(tree).getParent());
+      PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(summaryFile(tree)));
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       ManifestCodec.writeSummary(bytes, summary, Map.of());
       PrivateFiles.writeAtomically(summaryFile(tree), bytes.toByteArray());
