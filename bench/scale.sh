@@ -46,7 +46,7 @@ rsync_second() { # $1 fraction -> seconds of the second rsync pass
 }
 declare -A cap rs
 for f in 0.01 0.1; do
-  rs[$f]=$(rsync_second "$f")
+  rs[$f]=$(rsync_second "$f"); echo "rsync second pass, $f changed: ${rs[$f]}s"
   r=$(locked "$f" copy.journal=true); echo "journal, $f changed: $r"; cap[$f]=$(echo "$r" | field capture)
 done
 r=$(locked 0.01 copy.journal=false); echo "no journal, 0.01 changed: $r"; cap[off]=$(echo "$r" | field capture)
@@ -58,6 +58,7 @@ t=$(now); tar -cf - -C "$OUT/work" bitbucket-home | zstd -q -T0 -1 > "$OUT/basel
 drop_caches
 a=$(/usr/bin/time -f "rss_kb=%M" -o "$OUT/rss1" "${BENCH_JAVA[@]}" archive "$OUT/work" "$OUT/bbdiy.tar.zst" zstd 1)
 archive=$(echo "$a" | field seconds); rss1=$(field rss_kb < "$OUT/rss1")
+echo "archive phase: bbdiy ${archive}s, tar | zstd ${tzstd}s, peak RSS $((rss1 / 1024)) MB"
 rm -f "$OUT/baseline.tar.zst" "$OUT/bbdiy.tar.zst"
 
 # 4. Peak RSS at twice the files (the archive phase walks, hashes and lists every entry).

@@ -249,11 +249,21 @@ public final class TestContexts {
         Duration.ofSeconds(2), 0, 0);
   }
 
-  /** Returns a run context for a new backup of instance {@code bitbucket} in {@code workDir}. */
+  /**
+   * Returns a run context for a new backup of instance {@code bitbucket} in {@code workDir}. Each call names a
+   * backup of its own, as the engine does: ids have a resolution of a second, so two runs started within the same
+   * second get consecutive seconds (otherwise a provider that finds its snapshots by the backup id would take an
+   * earlier run's for its own).
+   */
   public static TestRunContext run(Path workDir, Phase phase) {
-    return new TestRunContext(BackupId.of("bitbucket", Instant.now()), phase, workDir, new RecordingProgress(),
-        new TestCancellation(), true);
+    long now = Instant.now().getEpochSecond();
+    long second = LAST_ID_SECOND.updateAndGet(last -> Math.max(last + 1, now));
+    return new TestRunContext(BackupId.of("bitbucket", Instant.ofEpochSecond(second)), phase, workDir,
+        new RecordingProgress(), new TestCancellation(), true);
   }
+
+  private static final java.util.concurrent.atomic.AtomicLong LAST_ID_SECOND =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** Returns a restore context. */
   public static RestoreContext restore(
