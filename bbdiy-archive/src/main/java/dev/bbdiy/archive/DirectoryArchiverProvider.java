@@ -28,6 +28,11 @@ public final class DirectoryArchiverProvider implements ArchiverProvider {
   }
 
   @Override
+  public java.util.Set<dev.bbdiy.api.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.bbdiy.api.spi.Capability.READS_CONTENT_SOURCES);
+  }
+
+  @Override
   public Archiver create(ProviderContext context) {
     return new DirectoryArchiver(context.settings().path(DIR), context.workDir().resolve(".bbdiy").resolve("tmp"));
   }

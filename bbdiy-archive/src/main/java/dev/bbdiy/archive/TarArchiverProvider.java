@@ -46,6 +46,11 @@ public final class TarArchiverProvider implements ArchiverProvider {
   }
 
   @Override
+  public java.util.Set<dev.bbdiy.api.spi.Capability> capabilities() {
+    return java.util.Set.of(dev.bbdiy.api.spi.Capability.READS_CONTENT_SOURCES);
+  }
+
+  @Override
   public Archiver create(ProviderContext context) {
     Settings s = context.settings();
     Compression compression = Compression.parse(s.string(COMPRESSION));

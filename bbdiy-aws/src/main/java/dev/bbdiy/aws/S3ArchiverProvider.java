@@ -57,7 +57,7 @@ public final class S3ArchiverProvider implements ArchiverProvider {
 
   @Override
   public Set<Capability> capabilities() {
-    return Set.of(Capability.REMOTE);
+    return Set.of(Capability.REMOTE, Capability.READS_CONTENT_SOURCES);
   }
 
   @Override

@@ -173,6 +173,12 @@ public final class ResticArchiver implements Archiver {
   @Override
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
+    if (!content.sources().isEmpty()) {
+      // restic stores paths as they are on disk: a snapshot elsewhere cannot become bitbucket-home in the layout.
+      throw BbdiyException.configuration("The restic archiver cannot store " + content.sources().get(0).path()
+          + " from a snapshot read in place (" + content.sources().get(0).directory() + "): use home.type=copy or"
+          + " rsync with restic, or archive.type=tar, directory or s3 with this home provider");
+    }
     ctx.cancellation().throwIfCancelled();
     List<Snapshots.Snapshot> existing;
     try {

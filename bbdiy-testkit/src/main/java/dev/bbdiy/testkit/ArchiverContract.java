@@ -192,8 +192,31 @@ public abstract class ArchiverContract {
         .isEmpty();
   }
 
+  /**
+   * Whether the archiver stores parts from {@link ContentSource}s (it declares {@code READS_CONTENT_SOURCES}); one that
+   * does not must refuse content with sources rather than store the empty placeholder.
+   */
+  protected boolean readsContentSources() {
+    return true;
+  }
+
+  @Test
+  void an_archiver_that_cannot_read_content_sources_refuses_them() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(readsContentSources(), "the archiver reads content sources");
+    Path snapshot = temp.resolve("snapshot of the home");
+    Files.move(work.resolve(BackupLayout.HOME), snapshot);
+    Files.createDirectories(work.resolve(BackupLayout.HOME));
+    BackupId id = new BackupId("bitbucket-20260103-000000");
+    assertThatThrownBy(() -> archiver.store(new BackupContent(work, List.of(BackupLayout.HOME), summary(id),
+        List.of(new ContentSource(BackupLayout.HOME, snapshot, List.of()))), TestContexts.run(work, Phase.ARCHIVE)))
+        .isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(dev.bbdiy.api.ErrorCode.CONFIGURATION));
+    assertThat(archiver.list()).isEmpty();
+  }
+
   @Test
   void stores_a_part_read_from_a_content_source_without_its_excluded_entries() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(readsContentSources(), "the archiver refuses content sources");
     // As a snapshot provider hands it over: an empty placeholder in the working copy, the files elsewhere.
     Path snapshot = temp.resolve("snapshot of the home");
     Files.move(work.resolve(BackupLayout.HOME), snapshot);
@@ -231,6 +254,7 @@ public abstract class ArchiverContract {
 
   @Test
   void refuses_a_content_source_that_is_a_symbolic_link() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(readsContentSources(), "the archiver refuses content sources");
     Path real = temp.resolve("real");
     Files.move(work.resolve(BackupLayout.HOME), real);
     Files.createDirectories(work.resolve(BackupLayout.HOME));

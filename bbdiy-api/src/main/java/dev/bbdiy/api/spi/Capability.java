@@ -24,5 +24,11 @@ public enum Capability {
    */
   RESTORES_WHILE_EXTRACTING,
   /** An archiver that writes to a remote store without a local archive file. */
-  REMOTE
+  REMOTE,
+  /**
+   * An archiver that stores a part of the layout from the directory a {@link ContentSource} names (a snapshot read
+   * in place, minus its excludes) instead of the empty placeholder in the working directory. The engine refuses to
+   * hand content sources to an archiver without it: it would store the placeholder, an empty home.
+   */
+  READS_CONTENT_SOURCES
 }

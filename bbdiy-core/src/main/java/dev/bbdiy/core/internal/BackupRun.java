@@ -187,6 +187,12 @@ public final class BackupRun {
         op.sources().get(p).ifPresent(d -> sources.add(d.source()));
       }
     }
+    if (!sources.isEmpty() && !setup.archiver().capabilities().contains(Capability.READS_CONTENT_SOURCES)) {
+      throw BbdiyException.configuration("The " + providers.archiverName() + " archiver cannot store "
+          + sources.get(0).path() + " from the snapshot the home provider exposes (" + sources.get(0).directory()
+          + "): it would store the empty placeholder. Use archive.type=tar, directory or s3 with this home provider,"
+          + " or a home provider that copies (copy, rsync) with this archiver.");
+    }
     try (Cancellation.Section ignored = op.cancellation().interruptible()) {
       archiver.store(new BackupContent(setup.workDir(), paths, summary, sources),
           op.context(Phase.ARCHIVE, providers.archiverName()));
