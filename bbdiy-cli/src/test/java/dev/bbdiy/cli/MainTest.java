@@ -400,7 +400,7 @@ class MainTest {
       Files.writeString(vars, Files.readString(vars).replace("BACKUP_DISK_TYPE=rsync", "BACKUP_DISK_TYPE=zfs"));
       Run r = run("backup", "--vars-file", vars.toString());
       assertThat(r.code()).isEqualTo(2);
-      assertThat(r.err()).contains("BACKUP_DISK_TYPE=zfs");
+      assertThat(r.err()).as("zfs's preflight, without the zfs tool on this machine").contains("zfs needs zfs");
       assertThat(bitbucket.server().calls(Endpoint.LOCK)).isZero();
     }
 

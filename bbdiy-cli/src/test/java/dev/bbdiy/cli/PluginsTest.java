@@ -125,7 +125,7 @@ class PluginsTest {
 
     assertThat(r.code()).as(r.all()).isEqualTo(2);
     assertThat(r.err()).contains("No database provider named 'acme-sqlite' (database.type) is on the class path or"
-        + " in the plugins directories " + plugins + ", /etc/bbdiy/plugins", "Installed: amazon-rds, mssql, mysql, postgresql",
+        + " in the plugins directories " + plugins + ", /etc/bbdiy/plugins", "Installed: amazon-rds, command-database, mssql, mysql, postgresql",
         "Put the provider's jar into a plugins directory").doesNotContain("Unknown setting");
     assertThat(bitbucket.server().calls(Endpoint.LOCK)).isZero();
 

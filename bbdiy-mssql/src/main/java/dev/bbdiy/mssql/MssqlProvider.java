@@ -52,7 +52,7 @@ public final class MssqlProvider implements DatabaseDumperProvider {
       "The same directory as bbdiy sees it (a mount of the share); may equal mssql.server-dir.").asRequired();
   public static final Setting FULL_EVERY = Setting.of("full-every", SettingType.DURATION,
       "Take a new full backup when bbdiy's last one is older (default 7d); a differential is taken each time.")
-      .withDefault("7d");
+      .withDefault("7d").withRange("0s", "3650d");
   public static final Setting COMPRESSION = Setting.of("compression", SettingType.BOOLEAN,
       "Compress the backups where the edition can (not Express); default true.").withDefault("true");
 

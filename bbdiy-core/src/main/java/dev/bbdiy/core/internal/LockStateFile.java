@@ -123,9 +123,10 @@ public final class LockStateFile {
     map.put("pid", Long.toString(s.pid()));
     map.put("host", s.host());
     map.put("startedAt", s.startedAt().toString());
-    // The curl command is the one a real Bitbucket takes (credentials asked for by curl, token in the header).
-    map.put("howToRecover", "bbdiy unlock --recover (or: " + BitbucketFailures.unlockCommand(s.baseUrl(), null,
-        s.unlockToken() == null ? "<unlockToken>" : s.unlockToken()) + ")");
+    // The curl command is the one a real Bitbucket takes (credentials asked for by curl, token in the header). The
+    // token stays a placeholder: `status` shows this file, and a token must never reach a log.
+    map.put("howToRecover", "bbdiy unlock --recover (or, with the unlockToken above: "
+        + BitbucketFailures.unlockCommand(s.baseUrl(), null, "<unlockToken>") + ")");
     try {
       PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(file));
       PrivateFiles.writeAtomically(file, (ADAPTER.indent("  ").toJson(map) + "\n").getBytes(
