@@ -52,6 +52,7 @@ public final class Bench {
       case "archive" -> archive(Path.of(args[1]), Path.of(args[2]), Compression.parse(args[3]),
           Integer.parseInt(args[4]));
       case "extract" -> extract(Path.of(args[1]), Path.of(args[2]), Path.of(args[3]));
+      case "verify" -> verify(Path.of(args[1]), Path.of(args[2]));
       case "home" -> home(args[1], Path.of(args[2]), Path.of(args[3]), Double.parseDouble(args[4]),
           settings(java.util.Arrays.copyOfRange(args, 5, args.length)));
       case "pg" -> pg(args[1], args[2], Path.of(args[3]));
@@ -152,7 +153,7 @@ public final class Bench {
 
   /** Archives {@code work} (which holds bitbucket-home) the way the tar archiver does. */
   static void archive(Path work, Path out, Compression compression, int level) throws Exception {
-    BackupId id = BackupId.of("bench", Instant.now());
+    BackupId id = new BackupId("bench-20000101-000000"); // the id that extract and verify expect
     BackupSummary summary = new BackupSummary(1, id, "bench", "bench", InstanceType.BITBUCKET, null, null,
         Instant.now(), Instant.now(), false, List.of(new Artifact("copy", Artifact.Kind.HOME,
         List.of(BackupLayout.HOME), Map.of())), Map.of(), Map.of(), null, null, 0, 0);
@@ -178,10 +179,17 @@ public final class Bench {
     System.out.printf(Locale.ROOT, "seconds=%.3f files=%d verified=%s%n", secs, result.files(), result.verified());
   }
 
-  /**
-   * Runs a home provider's prepare pass, changes about {@code changeFraction} of the files, then its capture
-   * pass, and prints the time of each.
-   */
+  /** Verifies an archive against its manifest (what {@code bbdiy verify} does for a tar archive). */
+  static void verify(Path archive, Path work) throws Exception {
+    long start = System.nanoTime();
+    var result = TarFormat.verify(new BackupId("bench-20000101-000000"),
+        new BufferedInputStream(Files.newInputStream(archive), 1 << 20), work.resolve(".bbdiy/tmp"),
+        TestContexts.run(work, Phase.VERIFY));
+    double secs = (System.nanoTime() - start) / 1e9;
+    System.out.printf(Locale.ROOT, "seconds=%.3f files=%d ok=%s problems=%s%n", secs, result.entries(), result.ok(),
+        result.problems());
+  }
+
   /** Parses {@code key=value} arguments into a provider's configuration. */
   static Map<String, String> settings(String[] args) {
     Map<String, String> out = new java.util.HashMap<>();
