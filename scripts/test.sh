@@ -25,6 +25,8 @@ command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
 command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+# SnapshotHomeContract puts a named pipe in the home to prove that capture reads no file data.
+command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

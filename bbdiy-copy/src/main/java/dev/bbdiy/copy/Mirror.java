@@ -17,7 +17,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -25,7 +24,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,11 +32,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -55,7 +50,6 @@ import org.jspecify.annotations.Nullable;
  */
 final class Mirror {
   private static final long RACY_NANOS = TimeUnit.SECONDS.toNanos(2);
-  private static final long CHUNK = 64L << 20;
   private static final boolean ROOT = Ownership.isRoot();
 
   private final Path source;
@@ -110,7 +104,7 @@ final class Mirror {
 
   private Stats run(boolean useIndex, @Nullable ChangeJournal journal) throws IOException {
     Instant start = Instant.now();
-    long passStart = nanos(start);
+    long passStart = IndexEntry.nanos(start);
     Files.createDirectories(index.getParent());
     Path newIndex = index.resolveSibling(index.getFileName() + ".new");
     Path dirFixes = index.resolveSibling(index.getFileName() + ".dirs");
@@ -122,7 +116,7 @@ final class Mirror {
       Files.createDirectories(target);
     }
     // With a journal, each directory is watched before it is listed, on the walk's thread: no listing ahead.
-    try (Copier copier = new Copier();
+    try (ParallelCopier copier = newCopier();
         ListingAhead<Child> listing = listing(journal == null ? workers : 0);
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(newIndex),
             1 << 16));
@@ -160,14 +154,14 @@ final class Mirror {
 
   /** The recursive comparison of one pass. */
   private final class Walk {
-    final Copier copier;
+    final ParallelCopier copier;
     final ListingAhead<Child> listing;
     final DataOutputStream out;
     final DataOutputStream fixes;
     @Nullable IndexReader old;
     @Nullable ChangeJournal journal;
 
-    Walk(Copier copier, ListingAhead<Child> listing, DataOutputStream out, DataOutputStream fixes) {
+    Walk(ParallelCopier copier, ListingAhead<Child> listing, DataOutputStream out, DataOutputStream fixes) {
       this.copier = copier;
       this.listing = listing;
       this.out = out;
@@ -356,7 +350,7 @@ final class Mirror {
   @Nullable Stats journalPass(Map<String, ChangeJournal.Change> changes) throws IOException {
     Instant start = Instant.now();
     Path dirFixes = index.resolveSibling(index.getFileName() + ".journal-dirs");
-    try (Copier copier = new Copier();
+    try (ParallelCopier copier = newCopier();
         ListingAhead<Child> listing = listing(workers);
         DataOutputStream fixes = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(dirFixes),
             1 << 16))) {
@@ -507,7 +501,7 @@ final class Mirror {
     return dst.resolveSibling(".bbdiy-tmp-" + ProcessHandle.current().pid() + "-" + tempCounter.incrementAndGet());
   }
 
-  private static void rename(Path tmp, Path dst) throws IOException {
+  static void rename(Path tmp, Path dst) throws IOException {
     try {
       Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (AtomicMoveNotSupportedException e) {
@@ -515,7 +509,7 @@ final class Mirror {
     }
   }
 
-  private static void setMeta(Path p, FileMeta m) throws IOException {
+  static void setMeta(Path p, FileMeta m) throws IOException {
     if (FileMeta.unix()) {
       Files.setAttribute(p, "unix:mode", m.mode(), LinkOption.NOFOLLOW_LINKS);
     }
@@ -534,9 +528,13 @@ final class Mirror {
     fixes.writeInt(p.length);
     fixes.write(p);
     fixes.writeInt(meta.mode());
-    fixes.writeLong(nanos(meta.mtime()));
+    fixes.writeLong(IndexEntry.nanos(meta.mtime()));
     fixes.writeInt(meta.uid());
     fixes.writeInt(meta.gid());
+  }
+
+  private ParallelCopier newCopier() {
+    return new ParallelCopier(workers, cancellation, this::temp, copied, bytes);
   }
 
   /** Sets directory modes, owners and times once every copy into them is done. */
@@ -568,241 +566,4 @@ final class Mirror {
       }
     }
   }
-
-  /** Copies files on parallel workers, each to a temporary name renamed into place. */
-  private final class Copier implements AutoCloseable {
-    private final BlockingQueue<Object[]> queue = new ArrayBlockingQueue<>(1024);
-    private final List<Thread> threads = new ArrayList<>();
-    private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private final Object poison = new Object();
-    private boolean finished;
-
-    Copier() {
-      for (int i = 0; i < workers; i++) {
-        Thread t = new Thread(this::work, "bbdiy-copy-" + i);
-        t.setDaemon(true);
-        t.start();
-        threads.add(t);
-      }
-    }
-
-    void submit(Path src, Path dst, FileMeta meta) throws IOException {
-      check();
-      try {
-        while (!queue.offer(new Object[] {src, dst, meta}, 100, TimeUnit.MILLISECONDS)) {
-          check();
-          cancellation.throwIfCancelled();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new BbdiyException(ErrorCode.INTERRUPTED, "interrupted while copying");
-      }
-    }
-
-    private void check() throws IOException {
-      Throwable t = failure.get();
-      if (t instanceof IOException) {
-        throw (IOException) t;
-      }
-      if (t instanceof RuntimeException) {
-        throw (RuntimeException) t;
-      }
-      if (t != null) {
-        throw new IOException(t);
-      }
-    }
-
-    private void work() {
-      while (true) {
-        Object[] job;
-        try {
-          job = queue.take();
-        } catch (InterruptedException e) {
-          return;
-        }
-        if (job.length == 0) {
-          return;
-        }
-        if (failure.get() != null) {
-          continue;
-        }
-        try {
-          copy((Path) job[0], (Path) job[1], (FileMeta) job[2]);
-        } catch (Throwable t) {
-          failure.compareAndSet(null, t);
-        }
-      }
-    }
-
-    private void copy(Path src, Path dst, FileMeta meta) throws IOException {
-      cancellation.throwIfCancelled();
-      Path tmp = temp(dst);
-      boolean done = false;
-      try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
-          FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-        long size = in.size();
-        long pos = 0;
-        while (pos < size) {
-          cancellation.throwIfCancelled();
-          long n = in.transferTo(pos, Math.min(CHUNK, size - pos), out);
-          if (n <= 0) {
-            break;
-          }
-          pos += n;
-        }
-        bytes.addAndGet(pos);
-        setMeta(tmp, meta);
-        Files.setLastModifiedTime(tmp, meta.mtime());
-        rename(tmp, dst);
-        copied.incrementAndGet();
-        done = true;
-      } catch (NoSuchFileException e) {
-        if (Files.exists(src, LinkOption.NOFOLLOW_LINKS)) {
-          throw e;
-        }
-        // The source vanished while Bitbucket was live: the next pass records its absence.
-      } finally {
-        if (!done) {
-          Files.deleteIfExists(tmp);
-        }
-      }
-    }
-
-    /** Waits for every queued copy; throws the first failure. */
-    void finish() throws IOException {
-      finished = true;
-      stop();
-      check();
-    }
-
-    private void stop() {
-      for (int i = 0; i < threads.size(); i++) {
-        try {
-          queue.put(new Object[0]);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
-      }
-      for (Thread t : threads) {
-        boolean interrupted = false;
-        while (t.isAlive()) {
-          try {
-            t.join();
-          } catch (InterruptedException e) {
-            interrupted = true;
-            failure.compareAndSet(null, new BbdiyException(ErrorCode.INTERRUPTED, "interrupted while copying"));
-          }
-        }
-        if (interrupted) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-
-    @Override
-    public void close() {
-      if (!finished) {
-        failure.compareAndSet(null, new BbdiyException(ErrorCode.INTERRUPTED, "pass aborted"));
-        queue.clear();
-        stop();
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // The index
-
-  /** One entry of the index: what a pass saw of a source entry. */
-  private static final class IndexEntry {
-    final String path;
-    final char type;
-    final long size;
-    final long mtime;
-    final long ctime;
-    final long inode;
-    final int mode;
-    final int uid;
-    final int gid;
-
-    IndexEntry(String path, char type, long size, long mtime, long ctime, long inode, int mode, int uid, int gid) {
-      this.path = path;
-      this.type = type;
-      this.size = size;
-      this.mtime = mtime;
-      this.ctime = ctime;
-      this.inode = inode;
-      this.mode = mode;
-      this.uid = uid;
-      this.gid = gid;
-    }
-
-    boolean matches(FileMeta m) {
-      return type == m.type().code() && size == m.size() && mtime == nanos(m.mtime()) && ctime == nanos(m.ctime())
-          && inode == m.inode() && mode == m.mode() && uid == m.uid() && gid == m.gid();
-    }
-
-    static void write(DataOutputStream out, String path, FileMeta m) throws IOException {
-      byte[] p = FileNames.toBytes(path);
-      out.writeInt(p.length);
-      out.write(p);
-      out.writeChar(m.type().code());
-      out.writeLong(m.size());
-      out.writeLong(nanos(m.mtime()));
-      out.writeLong(nanos(m.ctime()));
-      out.writeLong(m.inode());
-      out.writeInt(m.mode());
-      out.writeInt(m.uid());
-      out.writeInt(m.gid());
-    }
-
-    static @Nullable IndexEntry read(DataInputStream in) throws IOException {
-      int len;
-      try {
-        len = in.readInt();
-      } catch (EOFException e) {
-        return null;
-      }
-      String path = FileNames.latin1(in.readNBytes(len));
-      return new IndexEntry(path, in.readChar(), in.readLong(), in.readLong(), in.readLong(), in.readLong(),
-          in.readInt(), in.readInt(), in.readInt());
-    }
-  }
-
-  /** Streams an index with one entry of look-ahead. */
-  private static final class IndexReader implements AutoCloseable {
-    final DataInputStream in;
-    final long passStart;
-    @Nullable IndexEntry next;
-
-    IndexReader(Path file) throws IOException {
-      this.in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16));
-      this.passStart = in.readLong();
-      this.next = IndexEntry.read(in);
-    }
-
-    @Nullable IndexEntry peek() {
-      return next;
-    }
-
-    IndexEntry next() throws IOException {
-      IndexEntry e = Objects.requireNonNull(next);
-      next = IndexEntry.read(in);
-      return e;
-    }
-
-    @Override
-    public void close() throws IOException {
-      in.close();
-    }
-  }
-
-  private static long nanos(FileTime t) {
-    return t.to(TimeUnit.NANOSECONDS);
-  }
-
-  private static long nanos(Instant t) {
-    return TimeUnit.SECONDS.toNanos(t.getEpochSecond()) + t.getNano();
-  }
-
 }

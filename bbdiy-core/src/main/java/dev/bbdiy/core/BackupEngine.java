@@ -161,11 +161,8 @@ public final class BackupEngine {
 
   /** Reads a stored backup back and checks it against its manifest, without restoring anything. */
   public VerifyResult verify(BackupId id) {
-    return operation("verify", id, (op, providers) -> op.events().phase(Phase.VERIFY, () -> {
-      try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-        return providers.archiver().verify(id, op.context(Phase.VERIFY, providers.archiverName()));
-      }
-    }));
+    return operation("verify", id, (op, providers) -> op.events().phase(Phase.VERIFY, () -> op.cancellation()
+        .interruptibly(() -> providers.archiver().verify(id, op.context(Phase.VERIFY, providers.archiverName())))));
   }
 
   /** Returns the published backups, newest first, including those made by other tools. */

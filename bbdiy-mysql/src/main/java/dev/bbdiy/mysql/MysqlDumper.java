@@ -6,30 +6,21 @@ import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.DatabaseDumper;
-import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
@@ -42,16 +33,10 @@ final class MysqlDumper implements DatabaseDumper {
   static final String SNAPSHOT_TAKEN = "-- Setting savepoint";
   static final String DUMP_FILE = "dump.sql";
   private static final String ROWS = "rows.";
-  private static final String OPTION_FILE_PREFIX = "mysql-client-";
-  private static final Pattern OPTION_FILE_NAME = Pattern.compile("mysql-client-(\\d+)-\\d+\\.cnf");
-  private static final Pattern ERROR = Pattern.compile("ERROR (\\d+)|error: (\\d+)|Got error: (\\d+)");
   private static final Pattern CHARSET = Pattern.compile("[A-Za-z0-9_]{1,64}");
-  private static final AtomicLong OPTION_FILES = new AtomicLong();
 
   private final MysqlConfig cfg;
   private final Path workDir;
-  /** Where the option files go: the provider's state directory, never the backup's working copy. */
-  private final Path stateDir;
   private String dumpVersion = "unknown";
   private String serverVersion = "unknown";
   private String charset = "";
@@ -59,11 +44,12 @@ final class MysqlDumper implements DatabaseDumper {
   /** Tables whose engine keeps no snapshot (MyISAM, Aria, MEMORY): their presence makes the dump run in the lock. */
   private List<String> nonTransactional = List.of();
   private @Nullable Path optionFile;
+  private final MysqlClient client;
 
   MysqlDumper(MysqlConfig cfg, Path workDir, Path stateDir) {
     this.cfg = cfg;
     this.workDir = workDir;
-    this.stateDir = stateDir;
+    this.client = new MysqlClient(cfg, stateDir);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -71,15 +57,15 @@ final class MysqlDumper implements DatabaseDumper {
 
   @Override
   public void preflight(RunContext ctx) {
-    removeStaleOptionFiles(ctx.progress());
-    dumpVersion = version(cfg.dumpTool());
-    version(cfg.clientTool());
-    Path file = writeOptionFile();
+    client.removeStaleOptionFiles(ctx.progress());
+    dumpVersion = client.version(cfg.dumpTool());
+    client.version(cfg.clientTool());
+    Path file = client.writeOptionFile();
     try {
-      List<String[]> r = query(file, null, "SELECT VERSION(), s.DEFAULT_CHARACTER_SET_NAME,"
+      List<String[]> r = client.query(file, null, "SELECT VERSION(), s.DEFAULT_CHARACTER_SET_NAME,"
           + " s.DEFAULT_COLLATION_NAME, (SELECT COALESCE(SUM(t.DATA_LENGTH + t.INDEX_LENGTH), 0)"
           + " FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = s.SCHEMA_NAME)"
-          + " FROM information_schema.SCHEMATA s WHERE s.SCHEMA_NAME = " + literal(cfg.database()), ctx);
+          + " FROM information_schema.SCHEMATA s WHERE s.SCHEMA_NAME = " + MysqlClient.literal(cfg.database()), ctx);
       if (r.isEmpty()) {
         throw BbdiyException.configuration("Database " + cfg.database() + " does not exist on " + cfg.host() + ":"
             + cfg.port() + " (or " + cfg.user() + " may not see it). Check mysql.database (BITBUCKET_DB) and the"
@@ -88,15 +74,15 @@ final class MysqlDumper implements DatabaseDumper {
       serverVersion = r.get(0)[0];
       charset = r.get(0)[1];
       collation = r.get(0)[2];
-      long size = parseLong(r.get(0)[3]);
+      long size = MysqlClient.parseLong(r.get(0)[3]);
       long usable = Files.getFileStore(Files.createDirectories(workDir)).getUsableSpace();
       if (usable < size) {
         ctx.progress().warning("the database holds " + (size >> 20) + " MiB but only " + (usable >> 20)
             + " MiB are free in " + workDir + "; the dump may not fit");
       }
       List<String> other = new ArrayList<>();
-      for (String[] row : query(file, null, "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES"
-          + " WHERE TABLE_SCHEMA = " + literal(cfg.database()) + " AND TABLE_TYPE = 'BASE TABLE'"
+      for (String[] row : client.query(file, null, "SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES"
+          + " WHERE TABLE_SCHEMA = " + MysqlClient.literal(cfg.database()) + " AND TABLE_TYPE = 'BASE TABLE'"
           + " AND ENGINE NOT IN ('InnoDB', 'XtraDB')", ctx)) {
         other.add(row[0] + " (" + (row.length > 1 ? row[1] : "?") + ")");
       }
@@ -104,7 +90,7 @@ final class MysqlDumper implements DatabaseDumper {
     } catch (IOException e) {
       throw BbdiyException.configuration("cannot use the working directory " + workDir + ": " + e.getMessage());
     } finally {
-      deleteOptionFile(file);
+      MysqlClient.deleteOptionFile(file);
     }
   }
 
@@ -117,7 +103,7 @@ final class MysqlDumper implements DatabaseDumper {
     } catch (IOException e) {
       throw BbdiyException.provider("mysql", "cannot prepare " + partialDir() + ": " + e.getMessage(), e);
     }
-    optionFile = writeOptionFile();
+    optionFile = client.writeOptionFile();
   }
 
   /** What the capture started: a dump that holds its snapshot and goes on, or one already finished. */
@@ -252,7 +238,7 @@ final class MysqlDumper implements DatabaseDumper {
     } catch (ExecutionException e) {
       throw failure(e.getCause());
     } finally {
-      deleteOptionFile(optionFile);
+      MysqlClient.deleteOptionFile(optionFile);
       optionFile = null;
     }
     if (!r.succeeded()) {
@@ -284,7 +270,7 @@ final class MysqlDumper implements DatabaseDumper {
 
   private BbdiyException dumpFailed(ChildProcess.Result r) {
     String err = String.join("\n  ", r.stderrTail().stream().filter(l -> !l.startsWith("-- ")).toList());
-    BbdiyException known = known(err, cfg.database());
+    BbdiyException known = client.known(err, cfg.database());
     if (known != null) {
       return known;
     }
@@ -297,7 +283,7 @@ final class MysqlDumper implements DatabaseDumper {
     if (capture != null) {
       capture.close();
     }
-    deleteOptionFile(optionFile);
+    MysqlClient.deleteOptionFile(optionFile);
     optionFile = null;
     try {
       PrivateFiles.deleteTree(partialDir());
@@ -322,10 +308,10 @@ final class MysqlDumper implements DatabaseDumper {
 
   @Override
   public void preflightRestore(RestoreContext ctx) {
-    removeStaleOptionFiles(ctx.progress());
-    version(cfg.clientTool());
+    client.removeStaleOptionFiles(ctx.progress());
+    client.version(cfg.clientTool());
     String target = target(ctx);
-    Path file = writeOptionFile();
+    Path file = client.writeOptionFile();
     try {
       if (exists(file, target)) {
         throw BbdiyException.refused("Database " + target + " already exists on " + cfg.host() + ":" + cfg.port()
@@ -333,13 +319,13 @@ final class MysqlDumper implements DatabaseDumper {
             + " (--target-database " + target + "_restored).");
       }
     } finally {
-      deleteOptionFile(file);
+      MysqlClient.deleteOptionFile(file);
     }
   }
 
   private boolean exists(Path file, String database) {
-    return !query(file, null, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = "
-        + literal(database), null).isEmpty();
+    return !client.query(file, null, "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = "
+        + MysqlClient.literal(database), null).isEmpty();
   }
 
   @Override
@@ -352,12 +338,12 @@ final class MysqlDumper implements DatabaseDumper {
     }
     preflightRestore(ctx);
     String target = target(ctx);
-    Path file = writeOptionFile();
+    Path file = client.writeOptionFile();
     boolean created = false;
     boolean ok = false;
     try {
-      String create = "CREATE DATABASE " + ident(target) + charsetClause(ctx.artifact());
-      query(file, null, create, null); // fails if it exists meanwhile: never into someone else's database
+      String create = "CREATE DATABASE " + MysqlClient.ident(target) + charsetClause(ctx.artifact());
+      client.query(file, null, create, null); // fails if it exists meanwhile: never into someone else's database
       created = true;
       List<String> cmd = new ArrayList<>();
       cmd.add(cfg.clientTool());
@@ -391,10 +377,10 @@ final class MysqlDumper implements DatabaseDumper {
           ctx.progress().warning("the database " + target + " this restore created was dropped again");
         } else {
           ctx.progress().warning("The database " + target + " this restore created could not be dropped again ("
-              + why + "): it is incomplete. Drop it: DROP DATABASE " + ident(target) + ";");
+              + why + "): it is incomplete. Drop it: DROP DATABASE " + MysqlClient.ident(target) + ";");
         }
       }
-      deleteOptionFile(file);
+      MysqlClient.deleteOptionFile(file);
     }
   }
 
@@ -431,7 +417,7 @@ final class MysqlDumper implements DatabaseDumper {
   private @Nullable String drop(Path file, String database) {
     boolean interrupted = Thread.interrupted();
     try {
-      query(file, null, "DROP DATABASE IF EXISTS " + ident(database), null);
+      client.query(file, null, "DROP DATABASE IF EXISTS " + MysqlClient.ident(database), null);
       return null;
     } catch (BbdiyException e) {
       return e.getMessage();
@@ -463,12 +449,12 @@ final class MysqlDumper implements DatabaseDumper {
         if (sql.length() > 0) {
           sql.append(" UNION ALL ");
         }
-        sql.append("SELECT ").append(i).append(", COUNT(*) FROM ").append(ident(target)).append('.')
-            .append(ident(expected.get(i).getKey()));
+        sql.append("SELECT ").append(i).append(", COUNT(*) FROM ").append(MysqlClient.ident(target)).append('.')
+            .append(MysqlClient.ident(expected.get(i).getKey()));
       }
       try {
-        for (String[] row : query(file, null, sql.toString(), null)) {
-          counts.put(Integer.parseInt(row[0]), parseLong(row[1]));
+        for (String[] row : client.query(file, null, sql.toString(), null)) {
+          counts.put(Integer.parseInt(row[0]), MysqlClient.parseLong(row[1]));
         }
       } catch (BbdiyException e) {
         throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " lacks tables"
@@ -489,173 +475,5 @@ final class MysqlDumper implements DatabaseDumper {
     String checked = "row counts of " + expected.size() + " tables match the dump";
     ctx.progress().message(checked);
     return checked;
-  }
-
-  // ---------------------------------------------------------------------------------------------------------
-  // Plumbing
-
-  /** Runs {@code <tool> --version}; returns what it printed. */
-  private String version(String tool) {
-    ChildProcess.Result r;
-    try {
-      r = ChildProcess.builder(tool, "--version").name(tool).build().run();
-    } catch (BbdiyException e) {
-      throw BbdiyException.configuration(tool + " is not installed (" + e.getMessage() + "). Install the client"
-          + " tools (apt-get install mariadb-client, or mysql-client) or set mysql.bin-dir");
-    }
-    String out = String.join(" ", r.stdoutTail()).trim();
-    if (!r.succeeded() || out.isEmpty()) {
-      throw BbdiyException.configuration("Cannot tell the version of " + tool + " ('" + out + "'): install the"
-          + " client tools (apt-get install mariadb-client) or set mysql.bin-dir");
-    }
-    return out.replaceAll("^\\S*/", "");
-  }
-
-  /**
-   * Runs one SQL text with the client in batch mode, in {@code database} if given; returns the rows, columns split
-   * at tabs. SQL goes on the command line: it never holds a secret.
-   */
-  private List<String[]> query(Path file, @Nullable String database, String sql, @Nullable RunContext ctx) {
-    List<String> cmd = new ArrayList<>(List.of(cfg.clientTool(), "--defaults-extra-file=" + file, "--batch",
-        "--skip-column-names", "--raw"));
-    if (database != null) {
-      cmd.add("--database=" + database);
-    }
-    cmd.add("--execute=" + sql);
-    List<String[]> rows = new ArrayList<>();
-    ChildProcess.Builder b = ChildProcess.builder(cmd).name("mysql").stdout(line -> rows.add(line.split("\t", -1)));
-    if (ctx != null) {
-      b.cancellation(ctx.cancellation());
-    }
-    ChildProcess.Result r = b.build().run();
-    if (!r.succeeded()) {
-      String err = String.join("\n  ", r.stderrTail());
-      BbdiyException known = known(err, database == null ? cfg.database() : database);
-      throw known != null ? known : BbdiyException.provider("mysql", cfg.user() + "@" + cfg.host() + ":"
-          + cfg.port() + ": " + err, null);
-    }
-    return rows;
-  }
-
-  /** Turns the client's errors an administrator can fix into messages naming the fix. */
-  private @Nullable BbdiyException known(String err, String database) {
-    Matcher m = ERROR.matcher(err);
-    if (!m.find()) {
-      return null;
-    }
-    String code = m.group(1) != null ? m.group(1) : m.group(2) != null ? m.group(2) : m.group(3);
-    String where = cfg.user() + "@" + cfg.host() + ":" + cfg.port();
-    switch (code) {
-      case "1045":
-        return BbdiyException.configuration("MySQL rejected " + where + ": " + err + ". Check mysql.user and"
-            + " mysql.password (MYSQL_USERNAME, MYSQL_PASSWORD)");
-      case "1044":
-      case "1142":
-      case "1227":
-        return BbdiyException.configuration("MySQL user " + where + " lacks a privilege: " + err + ". Grant it"
-            + " (see mysql.user for what the backup and the restore need)");
-      case "1049":
-        return BbdiyException.configuration("Database " + database + " does not exist on " + cfg.host() + ":"
-            + cfg.port() + ". Check mysql.database (BITBUCKET_DB)");
-      case "2002":
-      case "2003":
-      case "2005":
-      case "2013":
-        return new BbdiyException(ErrorCode.PROVIDER_FAILED, "Cannot connect to MySQL at " + cfg.host() + ":"
-            + cfg.port() + ": " + err + ". Check mysql.host (MYSQL_HOST) and mysql.port, and that the server is"
-            + " running", null, true);
-      default:
-        return null;
-    }
-  }
-
-  /**
-   * Writes a 0600 option file with the connection and the password for the client tools. Its name holds this
-   * process's id, so that a later run can remove one a killed run left ({@link #removeStaleOptionFiles}).
-   */
-  private Path writeOptionFile() {
-    try {
-      Path dir = PrivateFiles.createPrivateDirectories(stateDir());
-      Path file = dir.resolve(OPTION_FILE_PREFIX + ProcessHandle.current().pid() + "-"
-          + OPTION_FILES.incrementAndGet() + ".cnf");
-      Files.deleteIfExists(file);
-      try (FileChannel ch = PrivateFiles.createPrivate(file)) {
-        ch.write(ByteBuffer.wrap(cfg.optionFile().getBytes(StandardCharsets.UTF_8)));
-      } catch (IOException | RuntimeException e) {
-        deleteOptionFile(file);
-        throw e;
-      }
-      return file;
-    } catch (IOException e) {
-      throw BbdiyException.provider("mysql", "cannot write the client's option file in " + stateDir() + ": "
-          + e.getMessage(), e);
-    }
-  }
-
-  private static void deleteOptionFile(@Nullable Path file) {
-    if (file != null) {
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException ignored) {
-        // it is 0600 in our own state directory, and the next run removes it
-      }
-    }
-  }
-
-  /** Removes the option files of runs that were killed before they could delete their own. */
-  private void removeStaleOptionFiles(ProgressReporter progress) {
-    Path dir = stateDir();
-    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, OPTION_FILE_PREFIX + "*")) {
-      for (Path f : files) {
-        Matcher m = OPTION_FILE_NAME.matcher(f.getFileName().toString());
-        if (!m.matches()) {
-          continue;
-        }
-        Instant written = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant();
-        if (!writerAlive(Long.parseLong(m.group(1)), written)) {
-          Files.deleteIfExists(f);
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      progress.warning("could not remove the option files killed runs left in " + dir + ": " + e.getMessage()
-          + "; delete " + dir.resolve(OPTION_FILE_PREFIX + "*") + " of runs no longer going");
-    }
-  }
-
-  private static boolean writerAlive(long pid, Instant written) {
-    Optional<ProcessHandle> h = ProcessHandle.of(pid);
-    if (h.isEmpty() || !h.get().isAlive()) {
-      return false;
-    }
-    Optional<Instant> started = h.get().info().startInstant();
-    return started.isEmpty() || !started.get().isAfter(written.plusSeconds(2));
-  }
-
-  private Path stateDir() {
-    return stateDir;
-  }
-
-  private static long parseLong(String s) {
-    try {
-      return Long.parseLong(s.trim());
-    } catch (NumberFormatException e) {
-      return -1;
-    }
-  }
-
-  /** Quotes an identifier with backticks. */
-  static String ident(String name) {
-    return "`" + name.replace("`", "``") + "`";
-  }
-
-  /**
-   * Writes a string as a hexadecimal literal: no quote or backslash in it can end it, whatever the server's SQL
-   * mode ({@code NO_BACKSLASH_ESCAPES} changes what a quoted literal means).
-   */
-  static String literal(String value) {
-    return "_utf8mb4 X'" + java.util.HexFormat.of().formatHex(value.getBytes(StandardCharsets.UTF_8)) + "'";
   }
 }

@@ -74,12 +74,12 @@ final class MariaDbServer {
   }
 
   static long count(String database, String table) {
-    return Long.parseLong(sql("SELECT COUNT(*) FROM " + MysqlDumper.ident(database) + "."
-        + MysqlDumper.ident(table)).trim());
+    return Long.parseLong(sql("SELECT COUNT(*) FROM " + MysqlClient.ident(database) + "."
+        + MysqlClient.ident(table)).trim());
   }
 
   static boolean exists(String database) {
-    return !sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + MysqlDumper.literal(database))
+    return !sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = " + MysqlClient.literal(database))
         .isBlank();
   }
 

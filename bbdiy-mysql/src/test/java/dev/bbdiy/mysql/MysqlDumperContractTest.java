@@ -56,7 +56,7 @@ class MysqlDumperContractTest extends DatabaseDumperContract {
 
   @Override
   protected List<String> rows(String database) {
-    return MariaDbServer.lines(MariaDbServer.sql("SELECT value FROM " + MysqlDumper.ident(database)
+    return MariaDbServer.lines(MariaDbServer.sql("SELECT value FROM " + MysqlClient.ident(database)
         + ".contract_rows"));
   }
 
@@ -89,7 +89,7 @@ class MysqlDumperContractTest extends DatabaseDumperContract {
   void dropDatabases() {
     for (String name : MariaDbServer.lines(MariaDbServer.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
         + " WHERE SCHEMA_NAME LIKE '" + db + "%'"))) {
-      MariaDbServer.sql("DROP DATABASE IF EXISTS " + MysqlDumper.ident(name));
+      MariaDbServer.sql("DROP DATABASE IF EXISTS " + MysqlClient.ident(name));
     }
   }
 }

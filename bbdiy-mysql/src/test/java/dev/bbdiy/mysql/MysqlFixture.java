@@ -53,7 +53,7 @@ abstract class MysqlFixture {
   void dropDatabasesAndUsers() {
     for (String name : MariaDbServer.lines(MariaDbServer.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
         + " WHERE SCHEMA_NAME LIKE '" + db + "%'"))) {
-      MariaDbServer.sql("DROP DATABASE IF EXISTS " + MysqlDumper.ident(name));
+      MariaDbServer.sql("DROP DATABASE IF EXISTS " + MysqlClient.ident(name));
     }
     for (String u : users) {
       MariaDbServer.sql("DROP USER IF EXISTS " + u);

@@ -10,51 +10,31 @@ import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RestoreOutcome;
 import dev.bbdiy.api.spi.RunContext;
-import dev.bbdiy.api.spi.Secret;
 import dev.bbdiy.kit.ChildProcess;
 import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.jspecify.annotations.Nullable;
 
 /** One run of the {@code postgresql} provider. */
 final class PostgresDumper implements DatabaseDumper {
-  private static final Pattern TOOL_VERSION = Pattern.compile("\\(PostgreSQL\\)\\s+(\\d+)(?:\\.(\\d+))?");
-  private static final String ROWS = "rows.";
-  private static final AtomicLong PASSFILES = new AtomicLong();
-  private static final String PASSFILE_PREFIX = "pgpass-";
-  private static final Pattern PASSFILE_NAME = Pattern.compile("pgpass-(\\d+)-\\d+");
-  /** The tables pg_dump dumps and a restore compares: ordinary tables outside the system schemas. */
-  private static final String USER_TABLES = " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-      + " WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
-      + " AND n.nspname NOT LIKE 'pg_toast%'";
-
   private final PgConfig cfg;
   private final Path workDir;
   /** The provider's private directory: passfiles, the partial dump. */
   private final java.util.function.Supplier<Path> stateDirectory;
+  private final PgTools tools;
   private int clientMajor;
   private String clientVersion = "unknown";
   private String serverVersion = "unknown";
@@ -66,6 +46,7 @@ final class PostgresDumper implements DatabaseDumper {
     this.cfg = cfg;
     this.workDir = workDir;
     this.stateDirectory = stateDirectory;
+    this.tools = new PgTools(cfg, stateDirectory);
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -73,8 +54,8 @@ final class PostgresDumper implements DatabaseDumper {
 
   @Override
   public void preflight(RunContext ctx) {
-    removeStalePassfiles(ctx.progress());
-    String[] v = toolVersion("pg_dump", ctx);
+    tools.removeStalePassfiles(ctx.progress());
+    String[] v = tools.toolVersion("pg_dump", ctx);
     clientVersion = v[0];
     clientMajor = Integer.parseInt(v[1]);
     try (Connection c = connect(cfg.database()); Statement st = c.createStatement()) {
@@ -92,9 +73,9 @@ final class PostgresDumper implements DatabaseDumper {
         }
       }
     } catch (SQLException | IOException e) {
-      throw connectionFailure(cfg.database(), e);
+      throw tools.connectionFailure(cfg.database(), e);
     }
-    if (comparable(clientMajor) < comparable(serverMajor)) {
+    if (PgTools.comparable(clientMajor) < PgTools.comparable(serverMajor)) {
       String needed = serverMajor >= 10 ? Integer.toString(serverMajor) : serverMajor / 10 + "." + serverMajor % 10;
       throw BbdiyException.configuration("pg_dump " + clientVersion + " cannot dump the PostgreSQL " + serverVersion
           + " server " + cfg.where() + ": install the client of version " + needed + " or later"
@@ -115,7 +96,7 @@ final class PostgresDumper implements DatabaseDumper {
       c.rollback(); // no transaction is open until capture runs its first statement
       prepared = c;
     } catch (SQLException e) {
-      throw connectionFailure(cfg.database(), e);
+      throw tools.connectionFailure(cfg.database(), e);
     }
   }
 
@@ -165,7 +146,7 @@ final class PostgresDumper implements DatabaseDumper {
         }
         return export(c, ctx);
       } catch (SQLException broken) {
-        if (c == null || !isConnectionProblem(broken)) {
+        if (c == null || !PgTools.isConnectionProblem(broken)) {
           throw broken;
         }
         // The connection opened before the lock went away while Bitbucket drained: one more, fresh.
@@ -175,8 +156,8 @@ final class PostgresDumper implements DatabaseDumper {
       }
     } catch (SQLException e) {
       closeQuietly(c);
-      if (isConnectionProblem(e)) {
-        throw connectionFailure(cfg.database(), e);
+      if (PgTools.isConnectionProblem(e)) {
+        throw tools.connectionFailure(cfg.database(), e);
       }
       ctx.progress().warning("the server cannot export a snapshot (" + e.getMessage() + "); dumping inside the"
           + " lock instead, so this lock window grows with the database");
@@ -219,7 +200,7 @@ final class PostgresDumper implements DatabaseDumper {
       Thread counter = new Thread(() -> {
         try {
           if (cfg.countRows()) {
-            counted.putAll(countRows(c, ctx.progress()));
+            counted.putAll(RowCounts.countRows(c, ctx.progress()));
           }
           counted.putAll(databaseInfo(c));
         } catch (SQLException e) {
@@ -261,7 +242,7 @@ final class PostgresDumper implements DatabaseDumper {
     try {
       PrivateFiles.deleteTree(partial);
       Files.createDirectories(partial.getParent());
-      passfile = passfile();
+      passfile = tools.passfile();
       int tables = countTables();
       List<String> cmd = new ArrayList<>();
       cmd.add(cfg.tool("pg_dump"));
@@ -279,7 +260,7 @@ final class PostgresDumper implements DatabaseDumper {
       if (snapshot != null) {
         cmd.add("--snapshot=" + snapshot);
       }
-      cmd.add("--dbname=" + conninfo(cfg.database()));
+      cmd.add("--dbname=" + PgTools.conninfo(cfg.database()));
       AtomicInteger done = new AtomicInteger();
       ChildProcess.Builder b = ChildProcess.builder(cmd).name("pg_dump").cancellation(ctx.cancellation())
           .stderr(line -> {
@@ -289,7 +270,7 @@ final class PostgresDumper implements DatabaseDumper {
                   done.incrementAndGet(), tables, "tables");
             }
           });
-      environment(b, passfile);
+      tools.environment(b, passfile);
       b.build().run().orThrow("postgresql", "pg_dump of " + cfg.where());
       Path previous = workDir.resolve(BackupLayout.DATABASE + ".previous");
       PrivateFiles.deleteTree(previous);
@@ -302,7 +283,7 @@ final class PostgresDumper implements DatabaseDumper {
       throw BbdiyException.provider("postgresql", "cannot write the dump into " + partial + ": " + e.getMessage(),
           e);
     } finally {
-      deletePassfile(passfile);
+      PgTools.deletePassfile(passfile);
       try {
         PrivateFiles.deleteTree(partial);
       } catch (IOException ignored) {
@@ -317,39 +298,12 @@ final class PostgresDumper implements DatabaseDumper {
 
   private int countTables() {
     try (Connection c = connect(cfg.database()); Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT count(*)" + USER_TABLES)) {
+        ResultSet rs = st.executeQuery("SELECT count(*)" + RowCounts.USER_TABLES)) {
       rs.next();
       return rs.getInt(1);
     } catch (SQLException e) {
       return -1;
     }
-  }
-
-  /**
-   * Counts the rows of every table. The keys are {@code rows.<schema>.<table>}, each name as {@code quote_ident}
-   * writes it: plain names stay plain ({@code rows.public.repository}), names with dots, quotes, capitals or
-   * non-ASCII letters are double-quoted, so that {@code a.b}.{@code c} and {@code a}.{@code b.c} stay apart.
-   */
-  private static Map<String, String> countRows(Connection c, ProgressReporter progress) throws SQLException {
-    List<String[]> tables = new ArrayList<>();
-    try (Statement st = c.createStatement();
-        ResultSet rs = st.executeQuery("SELECT n.nspname, c.relname, quote_ident(n.nspname) || '.'"
-            + " || quote_ident(c.relname)" + USER_TABLES + " ORDER BY 1, 2")) {
-      while (rs.next()) {
-        tables.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3)});
-      }
-    }
-    Map<String, String> out = new TreeMap<>();
-    for (String[] t : tables) {
-      try (Statement st = c.createStatement();
-          ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(t[0]) + "." + ident(t[1]))) {
-        rs.next();
-        out.put(ROWS + t[2], Long.toString(rs.getLong(1)));
-      }
-    }
-    out.put("tables", Integer.toString(tables.size()));
-    progress.message("counted the rows of " + tables.size() + " tables in the snapshot");
-    return out;
   }
 
   private static Map<String, String> databaseInfo(Connection c) throws SQLException {
@@ -398,15 +352,15 @@ final class PostgresDumper implements DatabaseDumper {
 
   @Override
   public void preflightRestore(RestoreContext ctx) {
-    removeStalePassfiles(ctx.progress());
-    String[] v = toolVersion("pg_restore", null);
+    tools.removeStalePassfiles(ctx.progress());
+    String[] v = tools.toolVersion("pg_restore", null);
     int restoreMajor = Integer.parseInt(v[1]);
     String dumpMajor = ctx.artifact().property("pg_dump.major");
     if (dumpMajor != null && !dumpMajor.matches("\\d{1,4}")) {
       throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The backup's manifest records pg_dump.major="
           + dumpMajor + ", which is not a version bbdiy writes: the manifest was altered. Nothing was restored.");
     }
-    if (dumpMajor != null && comparable(restoreMajor) < comparable(Integer.parseInt(dumpMajor))) {
+    if (dumpMajor != null && PgTools.comparable(restoreMajor) < PgTools.comparable(Integer.parseInt(dumpMajor))) {
       throw BbdiyException.configuration("The dump was made by pg_dump " + ctx.artifact().property("pg_dump.version")
           + "; pg_restore " + v[0] + " cannot read it. Install the PostgreSQL " + dumpMajor + " client or newer, or"
           + " set postgresql.bin-dir");
@@ -425,7 +379,7 @@ final class PostgresDumper implements DatabaseDumper {
       }
       checkRestoreRoles(c, target, ctx.progress());
     } catch (SQLException e) {
-      throw connectionFailure(cfg.maintenanceDatabase(), e);
+      throw tools.connectionFailure(cfg.maintenanceDatabase(), e);
     }
   }
 
@@ -504,14 +458,14 @@ final class PostgresDumper implements DatabaseDumper {
     boolean dropped = false;
     try {
       try {
-        passfile = passfile();
+        passfile = tools.passfile();
       } catch (IOException e) {
         throw BbdiyException.provider("postgresql", "cannot write a passfile in " + workDir + ": " + e.getMessage(), e);
       }
       List<String> cmd = new ArrayList<>();
       cmd.add(cfg.tool("pg_restore"));
       cmd.addAll(cfg.connectionArgs());
-      cmd.add("--dbname=" + conninfo(target));
+      cmd.add("--dbname=" + PgTools.conninfo(target));
       cmd.add("--jobs=" + cfg.jobs());
       cmd.add("--exit-on-error");
       cmd.add("--verbose");
@@ -533,7 +487,7 @@ final class PostgresDumper implements DatabaseDumper {
               ctx.progress().progress("pg_restore into " + target, done.incrementAndGet(), tables, "tables");
             }
           });
-      environment(b, passfile);
+      tools.environment(b, passfile);
       ChildProcess.Result r = b.build().run();
       if (!r.succeeded()) {
         String err = String.join("\n  ", r.stderrTail());
@@ -552,7 +506,7 @@ final class PostgresDumper implements DatabaseDumper {
                 ? "The database " + target + " this restore created was dropped again."
                 : notDropped(target, dropFailure)) + hint, null);
       }
-      String checked = verifyRowCounts(target, ctx);
+      String checked = RowCounts.verify(tools, target, ctx);
       // The load may have started before the rest of the archive was read: it counts only once all of it
       // matched the manifest (otherwise the finally block drops the database again).
       ctx.awaitSourceVerified();
@@ -560,7 +514,7 @@ final class PostgresDumper implements DatabaseDumper {
       return RestoreOutcome.database(target, "database " + target + " on " + cfg.host() + ":" + cfg.port(),
           checked == null ? List.of() : List.of(checked));
     } finally {
-      deletePassfile(passfile);
+      PgTools.deletePassfile(passfile);
       if (!ok && !dropped) {
         String dropFailure = dropDatabase(target);
         if (dropFailure != null) {
@@ -571,14 +525,14 @@ final class PostgresDumper implements DatabaseDumper {
   }
 
   private void createDatabase(String name, Artifact artifact) {
-    StringBuilder sql = new StringBuilder("CREATE DATABASE ").append(ident(name)).append(" TEMPLATE template0");
+    StringBuilder sql = new StringBuilder("CREATE DATABASE ").append(PgTools.ident(name)).append(" TEMPLATE template0");
     if (artifact.property("encoding") != null) {
-      sql.append(" ENCODING ").append(literal(artifact.property("encoding")));
-      sql.append(" LC_COLLATE ").append(literal(artifact.property("lc_collate")));
-      sql.append(" LC_CTYPE ").append(literal(artifact.property("lc_ctype")));
+      sql.append(" ENCODING ").append(PgTools.literal(artifact.property("encoding")));
+      sql.append(" LC_COLLATE ").append(PgTools.literal(artifact.property("lc_collate")));
+      sql.append(" LC_CTYPE ").append(PgTools.literal(artifact.property("lc_ctype")));
     }
     if (cfg.restoreRole() != null) {
-      sql.append(" OWNER ").append(ident(cfg.restoreRole()));
+      sql.append(" OWNER ").append(PgTools.ident(cfg.restoreRole()));
     }
     try (Connection c = connect(cfg.maintenanceDatabase()); Statement st = c.createStatement()) {
       st.execute(sql.toString());
@@ -600,11 +554,11 @@ final class PostgresDumper implements DatabaseDumper {
     boolean interrupted = Thread.interrupted(); // a cancelled restore still removes what it created
     try (Connection c = connect(cfg.maintenanceDatabase()); Statement st = c.createStatement()) {
       if (restoreServerVersion >= 130000) {
-        st.execute("DROP DATABASE IF EXISTS " + ident(name) + " WITH (FORCE)");
+        st.execute("DROP DATABASE IF EXISTS " + PgTools.ident(name) + " WITH (FORCE)");
       } else {
-        st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + literal(name)
+        st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " + PgTools.literal(name)
             + " AND pid <> pg_backend_pid()");
-        st.execute("DROP DATABASE IF EXISTS " + ident(name));
+        st.execute("DROP DATABASE IF EXISTS " + PgTools.ident(name));
       }
       return null;
     } catch (SQLException e) {
@@ -618,265 +572,18 @@ final class PostgresDumper implements DatabaseDumper {
 
   private String notDropped(String name, String why) {
     return "The database " + name + " this restore created could not be dropped again (" + why + "): it is"
-        + " incomplete. Drop it: DROP DATABASE " + ident(name) + (restoreServerVersion >= 130000 ? " WITH (FORCE);"
+        + " incomplete. Drop it: DROP DATABASE " + PgTools.ident(name) + (restoreServerVersion >= 130000 ? " WITH (FORCE);"
         : ";");
-  }
-
-  /** Compares each table's row count with the one recorded at backup time. */
-  private @Nullable String verifyRowCounts(String target, RestoreContext ctx) {
-    Map<String, String> expected = new TreeMap<>();
-    ctx.artifact().properties().forEach((k, v) -> {
-      if (k.startsWith(ROWS)) {
-        expected.put(k.substring(ROWS.length()), v);
-      }
-    });
-    if (expected.isEmpty()) {
-      ctx.progress().warning("the backup recorded no row counts; the restored database was not compared");
-      return null;
-    }
-    List<String> problems = new ArrayList<>();
-    try (Connection c = connect(target)) {
-      for (Map.Entry<String, String> e : expected.entrySet()) {
-        String[] name = tableName(e.getKey());
-        try (Statement st = c.createStatement();
-            ResultSet rs = st.executeQuery("SELECT count(*) FROM " + ident(name[0]) + "." + ident(name[1]))) {
-          rs.next();
-          long n = rs.getLong(1);
-          if (!e.getValue().matches("\\d{1,19}")) {
-            problems.add(e.getKey() + ": " + n + " rows, '" + e.getValue() + "' at backup time, which is not a"
-                + " number");
-          } else if (n != Long.parseLong(e.getValue())) {
-            problems.add(e.getKey() + ": " + n + " rows, " + e.getValue() + " at backup time");
-          }
-        } catch (SQLException ex) {
-          problems.add(e.getKey() + ": " + ex.getMessage());
-        }
-      }
-    } catch (SQLException e) {
-      throw connectionFailure(target, e);
-    }
-    if (!problems.isEmpty()) {
-      throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " differs from"
-          + " the backup: " + String.join("; ", problems.subList(0, Math.min(10, problems.size()))));
-    }
-    String checked = "row counts of " + expected.size() + " tables match the backup";
-    ctx.progress().message(checked);
-    return checked;
-  }
-
-  /**
-   * Splits a row-count key ({@code schema.table}, each part as {@code quote_ident} wrote it) into the two names.
-   * Keys of older backups hold both names raw; their schema ends at the first dot, as those versions read them.
-   */
-  static String[] tableName(String key) {
-    String schema;
-    String rest;
-    int end = quotedEnd(key);
-    if (end > 0 && end < key.length() && key.charAt(end) == '.') {
-      schema = key.substring(1, end - 1).replace("\"\"", "\"");
-      rest = key.substring(end + 1);
-    } else {
-      int dot = key.indexOf('.');
-      if (dot < 0) {
-        return new String[] {"", key}; // not a key bbdiy writes: the comparison reports the table missing
-      }
-      schema = key.substring(0, dot);
-      rest = key.substring(dot + 1);
-    }
-    String table = quotedEnd(rest) == rest.length()
-        ? rest.substring(1, rest.length() - 1).replace("\"\"", "\"") : rest;
-    return new String[] {schema, table};
-  }
-
-  /** Returns the index just after the quoted identifier {@code s} starts with, or -1 if it starts with none. */
-  private static int quotedEnd(String s) {
-    if (!s.startsWith("\"")) {
-      return -1;
-    }
-    int i = 1;
-    while (i < s.length()) {
-      if (s.charAt(i) == '"') {
-        if (i + 1 < s.length() && s.charAt(i + 1) == '"') {
-          i += 2;
-          continue;
-        }
-        return i + 1;
-      }
-      i++;
-    }
-    return -1;
   }
 
   // ---------------------------------------------------------------------------------------------------------
   // Plumbing
 
-  /**
-   * Returns a libpq connection string naming {@code database}. Passed as {@code --dbname}, a bare name holding a
-   * '=' would itself be read as a connection string. The keepalives end a dump whose server vanished without a
-   * word (a cut network, a host gone) about a minute after it went quiet, instead of the system's two hours.
-   */
-  static String conninfo(String database) {
-    return "dbname='" + database.replace("\\", "\\\\").replace("'", "\\'") + "'"
-        + " keepalives=1 keepalives_idle=30 keepalives_interval=10 keepalives_count=3";
-  }
-
   private Connection connect(String db) throws SQLException {
-    return cfg.connect(db);
-  }
-
-  /** Maps a major version (96 for 9.6, 15 for 15) to a number that orders across the 10.0 renumbering. */
-  static int comparable(int major) {
-    return major >= 90 ? major : major * 100;
-  }
-
-  /** Runs {@code <tool> --version}; returns the version and its major number. */
-  private String[] toolVersion(String tool, @Nullable RunContext ctx) {
-    ChildProcess.Builder b = ChildProcess.builder(cfg.tool(tool), "--version").name(tool);
-    if (ctx != null) {
-      b.cancellation(ctx.cancellation());
-    }
-    ChildProcess.Result r;
-    try {
-      r = b.build().run();
-    } catch (BbdiyException e) {
-      throw BbdiyException.configuration(tool + " is not installed (" + e.getMessage() + "). Install the PostgreSQL"
-          + " client (apt-get install postgresql-client) or set postgresql.bin-dir");
-    }
-    String out = String.join(" ", r.stdoutTail());
-    Matcher m = TOOL_VERSION.matcher(out);
-    if (!r.succeeded() || !m.find()) {
-      throw BbdiyException.configuration("Cannot tell the version of " + cfg.tool(tool) + " ('" + out + "')");
-    }
-    int major = Integer.parseInt(m.group(1));
-    if (major < 10 && m.group(2) != null) {
-      major = major * 10 + Integer.parseInt(m.group(2)); // 9.6 compares as 96 against server 96
-    }
-    return new String[] {out.replaceAll(".*\\(PostgreSQL\\)\\s+", "").trim(), Integer.toString(major)};
-  }
-
-  /**
-   * Writes a 0600 passfile for the child processes, or returns null when there is no password to pass. Its name
-   * holds this process's id, so that a later run can tell one a killed run left ({@link #removeStalePassfiles}).
-   */
-  private @Nullable Path passfile() throws IOException {
-    Secret password = cfg.password();
-    if (password == null) {
-      return null;
-    }
-    Path dir = Files.createDirectories(stateDir());
-    Path file = dir.resolve(PASSFILE_PREFIX + ProcessHandle.current().pid() + "-" + PASSFILES.incrementAndGet());
-    Files.deleteIfExists(file);
-    String line = escape(cfg.host()) + ":" + cfg.port() + ":*:" + escape(cfg.user()) + ":"
-        + escape(password.reveal()) + "\n";
-    try (FileChannel ch = PrivateFiles.createPrivate(file)) {
-      ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)));
-    } catch (IOException | RuntimeException e) {
-      deletePassfile(file);
-      throw e;
-    }
-    return file;
-  }
-
-  private static void deletePassfile(@Nullable Path file) {
-    if (file != null) {
-      try {
-        Files.deleteIfExists(file);
-      } catch (IOException ignored) {
-        // it is 0600 in our own state directory, and the next run removes it
-      }
-    }
-  }
-
-  /**
-   * Removes the passfiles of runs that were killed (SIGKILL, OOM killer, power loss) before they could delete their
-   * own: those whose process is gone, or whose process id now belongs to a process started after the file was
-   * written. The passfiles of runs still going are left alone.
-   */
-  private void removeStalePassfiles(ProgressReporter progress) {
-    Path dir = stateDir();
-    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, PASSFILE_PREFIX + "*")) {
-      for (Path f : files) {
-        Matcher m = PASSFILE_NAME.matcher(f.getFileName().toString());
-        if (!m.matches()) {
-          continue;
-        }
-        Instant written = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant();
-        if (!writerAlive(Long.parseLong(m.group(1)), written)) {
-          Files.deleteIfExists(f);
-        }
-      }
-    } catch (IOException | NumberFormatException e) {
-      progress.warning("could not remove the password files killed runs left in " + dir + ": " + e.getMessage()
-          + "; delete " + dir.resolve(PASSFILE_PREFIX + "*") + " of runs no longer going");
-    }
-  }
-
-  private static boolean writerAlive(long pid, Instant written) {
-    Optional<ProcessHandle> h = ProcessHandle.of(pid);
-    if (h.isEmpty() || !h.get().isAlive()) {
-      return false;
-    }
-    // The start time is known to the clock tick, the boot time to the second: allow for both.
-    Optional<Instant> started = h.get().info().startInstant();
-    return started.isEmpty() || !started.get().isAfter(written.plusSeconds(2));
+    return tools.connect(db);
   }
 
   private Path stateDir() {
     return stateDirectory.get();
-  }
-
-  private void environment(ChildProcess.Builder b, @Nullable Path passfile) {
-    b.environment("PGAPPNAME", "bbdiy");
-    b.environment("PGCONNECT_TIMEOUT", "10");
-    if (passfile != null) {
-      b.environment("PGPASSFILE", passfile.toString());
-      b.removeEnvironment("PGPASSWORD");
-    }
-    if (cfg.sslmode() != null) {
-      b.environment("PGSSLMODE", cfg.sslmode());
-    }
-    if (cfg.sslrootcert() != null) {
-      b.environment("PGSSLROOTCERT", cfg.sslrootcert().toString());
-    }
-  }
-
-  private static String escape(String s) {
-    return s.replace("\\", "\\\\").replace(":", "\\:");
-  }
-
-  static String ident(String name) {
-    return "\"" + name.replace("\"", "\"\"") + "\"";
-  }
-
-  private static String literal(@Nullable String value) {
-    return "'" + String.valueOf(value).replace("'", "''") + "'";
-  }
-
-  private static boolean isConnectionProblem(SQLException e) {
-    String state = e.getSQLState();
-    return state != null && (state.startsWith("08") || state.startsWith("28") || state.equals("3D000"));
-  }
-
-  private BbdiyException connectionFailure(String db, Exception e) {
-    String state = e instanceof SQLException ? ((SQLException) e).getSQLState() : null;
-    String where = cfg.user() + "@" + cfg.host() + ":" + cfg.port() + "/" + db;
-    String message = e.getMessage() == null ? e.toString() : e.getMessage();
-    if ("28P01".equals(state) || "28000".equals(state)) {
-      return BbdiyException.configuration("PostgreSQL rejected " + where + ": " + message + ". Check"
-          + " postgresql.user and postgresql.password (or postgresql.password.file, ~/.pgpass)");
-    }
-    if ("3D000".equals(state)) {
-      return BbdiyException.configuration("Database " + db + " does not exist on " + cfg.host() + ":" + cfg.port()
-          + ". Check postgresql.database (BITBUCKET_DB)");
-    }
-    if (state != null && state.startsWith("08")) {
-      return new BbdiyException(ErrorCode.PROVIDER_FAILED, "Cannot connect to PostgreSQL at " + cfg.host() + ":"
-          + cfg.port() + ": " + message + ". Check postgresql.host and postgresql.port, and that the server"
-          + " accepts TCP connections", e);
-    }
-    return BbdiyException.provider("postgresql", where + ": " + message, e);
   }
 }

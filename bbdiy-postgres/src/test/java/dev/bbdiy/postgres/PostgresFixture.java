@@ -51,7 +51,7 @@ abstract class PostgresFixture {
     for (String name : pg.query("postgres", "SELECT datname FROM pg_database WHERE datname LIKE '" + db + "%'")
         .split("\n")) {
       if (!name.isBlank()) {
-        pg.execute("postgres", "DROP DATABASE IF EXISTS " + PostgresDumper.ident(name) + " WITH (FORCE)");
+        pg.execute("postgres", "DROP DATABASE IF EXISTS " + PgTools.ident(name) + " WITH (FORCE)");
       }
     }
     for (String role : roles) {

@@ -385,14 +385,14 @@ class PostgresHardeningTest extends PostgresFixture {
 
   @Test
   void row_count_keys_of_this_and_of_older_versions_are_read() {
-    assertThat(PostgresDumper.tableName("public.repository")).containsExactly("public", "repository");
-    assertThat(PostgresDumper.tableName("\"a.b\".c")).containsExactly("a.b", "c");
-    assertThat(PostgresDumper.tableName("a.\"b.c\"")).containsExactly("a", "b.c");
-    assertThat(PostgresDumper.tableName("\"we\"\"ird\".\"t\"\"x\"")).containsExactly("we\"ird", "t\"x");
+    assertThat(RowCounts.tableName("public.repository")).containsExactly("public", "repository");
+    assertThat(RowCounts.tableName("\"a.b\".c")).containsExactly("a.b", "c");
+    assertThat(RowCounts.tableName("a.\"b.c\"")).containsExactly("a", "b.c");
+    assertThat(RowCounts.tableName("\"we\"\"ird\".\"t\"\"x\"")).containsExactly("we\"ird", "t\"x");
     // Written raw by earlier versions: the schema ends at the first dot.
-    assertThat(PostgresDumper.tableName("public.Mixed")).containsExactly("public", "Mixed");
-    assertThat(PostgresDumper.tableName("public.a.b")).containsExactly("public", "a.b");
-    assertThat(PostgresDumper.tableName("nodot")).containsExactly("", "nodot");
+    assertThat(RowCounts.tableName("public.Mixed")).containsExactly("public", "Mixed");
+    assertThat(RowCounts.tableName("public.a.b")).containsExactly("public", "a.b");
+    assertThat(RowCounts.tableName("nodot")).containsExactly("", "nodot");
   }
 
   @Test
@@ -407,7 +407,7 @@ class PostgresHardeningTest extends PostgresFixture {
   void a_database_name_that_needs_quoting_is_dumped_and_restored() throws Exception {
     String odd = db + " odd \"q\" 'ü'=1\\ /?&+%#";
     String restored = db + " restored=ü";
-    pg.execute("postgres", "CREATE DATABASE " + PostgresDumper.ident(odd));
+    pg.execute("postgres", "CREATE DATABASE " + PgTools.ident(odd));
     pg.execute(conninfo(odd), "CREATE TABLE t (v int); INSERT INTO t SELECT generate_series(1, 42)");
 
     BackupResult backup = engine(config("postgresql.database", odd)).build().backup();

@@ -404,6 +404,6 @@ class PostgresProviderTest extends PostgresFixture {
 
   @Test
   void identifiers_are_quoted() {
-    assertThat(PostgresDumper.ident("we\"ird")).isEqualTo("\"we\"\"ird\"");
+    assertThat(PgTools.ident("we\"ird")).isEqualTo("\"we\"\"ird\"");
   }
 }

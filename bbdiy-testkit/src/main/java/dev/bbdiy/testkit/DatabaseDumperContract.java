@@ -15,7 +15,6 @@ import dev.bbdiy.api.spi.Capability;
 import dev.bbdiy.api.spi.CaptureHandle;
 import dev.bbdiy.api.spi.DatabaseDumper;
 import dev.bbdiy.api.spi.DatabaseDumperProvider;
-import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RestoreContext;
 import dev.bbdiy.api.spi.RestoreOutcome;
 import java.io.IOException;
@@ -222,74 +221,9 @@ public abstract class DatabaseDumperContract {
     }
   }
 
-  /** A restore context; {@code verified} runs as {@link RestoreContext#awaitSourceVerified()}. */
-  protected static final class Restore implements RestoreContext {
-    private final BackupId id;
-    private final Artifact artifact;
-    private final @Nullable Path source;
-    private final @Nullable String target;
-    private final CancellationSignal cancellation;
-    private final Runnable verified;
-    private final TestContexts.RecordingProgress progress = new TestContexts.RecordingProgress();
-
-    Restore(Artifact artifact, @Nullable Path source, @Nullable String target, CancellationSignal cancellation,
-        Runnable verified) {
-      this.id = BackupId.of("bitbucket", Instant.now());
-      this.artifact = artifact;
-      this.source = source;
-      this.target = target;
-      this.cancellation = cancellation;
-      this.verified = verified;
-    }
-
-    @Override
-    public BackupId backupId() {
-      return id;
-    }
-
-    @Override
-    public Artifact artifact() {
-      return artifact;
-    }
-
-    @Override
-    public @Nullable Path source() {
-      return source;
-    }
-
-    @Override
-    public @Nullable Path targetHome() {
-      return null;
-    }
-
-    @Override
-    public Map<Path, Path> targetDataStores() {
-      return Map.of();
-    }
-
-    @Override
-    public @Nullable String targetDatabase() {
-      return target;
-    }
-
-    @Override
-    public ProgressReporter progress() {
-      return progress;
-    }
-
-    @Override
-    public CancellationSignal cancellation() {
-      return cancellation;
-    }
-
-    @Override
-    public void awaitSourceVerified() {
-      verified.run();
-    }
-  }
-
-  private Restore restoreContext(Backup b, @Nullable String target) throws IOException {
-    return new Restore(b.artifact(), extracted(b.artifact()), target, new TestContexts.TestCancellation(), () -> {});
+  private DumperRestoreContext restoreContext(Backup b, @Nullable String target) throws IOException {
+    return new DumperRestoreContext(b.artifact(), extracted(b.artifact()), target, new TestContexts.TestCancellation(),
+        () -> {});
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -324,7 +258,7 @@ public abstract class DatabaseDumperContract {
     DatabaseDumper r = dumper();
     RestoreOutcome outcome;
     try {
-      Restore ctx = restoreContext(b, target);
+      DumperRestoreContext ctx = restoreContext(b, target);
       r.preflightRestore(ctx);
       outcome = r.restore(ctx);
     } finally {
@@ -412,8 +346,8 @@ public abstract class DatabaseDumperContract {
     Backup b = completedBackup();
     String target = newDatabaseName();
     AtomicBoolean asked = new AtomicBoolean();
-    Restore ctx = new Restore(b.artifact(), extracted(b.artifact()), target, new TestContexts.TestCancellation(),
-        () -> {
+    DumperRestoreContext ctx = new DumperRestoreContext(b.artifact(), extracted(b.artifact()), target,
+        new TestContexts.TestCancellation(), () -> {
           asked.set(true);
           throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "bitbucket-home/x: content changed");
         });
@@ -546,7 +480,8 @@ public abstract class DatabaseDumperContract {
     Backup b = completedBackup();
     String target = newDatabaseName();
     CancelDuring cancel = new CancelDuring();
-    Restore ctx = new Restore(b.artifact(), extracted(b.artifact()), target, cancel.signal(), () -> {});
+    DumperRestoreContext ctx = new DumperRestoreContext(b.artifact(), extracted(b.artifact()), target,
+        cancel.signal(), () -> {});
 
     DatabaseDumper r = dumper();
     try {
@@ -580,7 +515,7 @@ public abstract class DatabaseDumperContract {
     Backup b = completedBackup();
     DatabaseDumper r = dumper(withoutTool);
     try {
-      Restore ctx = restoreContext(b, newDatabaseName());
+      DumperRestoreContext ctx = restoreContext(b, newDatabaseName());
       assertThatThrownBy(() -> r.preflightRestore(ctx))
           .as("preflightRestore without the tool")
           .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION));

@@ -138,6 +138,73 @@ public abstract class SnapshotHomeContract {
     assertThat(DatabaseDumperContract.files(home())).as("the home is left as it was").isEqualTo(homeFiles);
   }
 
+  /**
+   * Capture runs while Bitbucket is locked, so it must only start snapshots, never read file data. A named pipe in
+   * the home proves it: opening one to read blocks until something writes, forever here. A capture that reads (or
+   * even opens) the files it snapshots hangs on it; one that does not returns at once.
+   */
+  @Test
+  void capture_reads_no_file_data() throws Exception {
+    Set<String> before = snapshots();
+    HomeSnapshotter s = create();
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    Path pipe = home().resolve("bbdiy-contract-" + ProcessHandle.current().pid() + ".fifo");
+    try {
+      s.preflight(ctx);
+      s.prepare(ctx.in(Phase.PREPARE));
+      mkfifo(pipe);
+      ExecutorService e = Executors.newSingleThreadExecutor(r -> new Thread(r, "bbdiy-contract-capture"));
+      CaptureHandle h;
+      try {
+        java.util.concurrent.Future<CaptureHandle> capture = e.submit(() -> s.capture(ctx.in(Phase.CAPTURE)));
+        try {
+          h = capture.get(CAPTURE_BOUND_SECONDS, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException timeout) {
+          unblock(pipe);
+          throw new AssertionError("capture did not return within " + CAPTURE_BOUND_SECONDS + " s with a named pipe"
+              + " in the home: it reads file data while Bitbucket is locked (it opened " + pipe + ")");
+        }
+      } finally {
+        e.shutdownNow();
+      }
+      Files.delete(pipe);
+      try {
+        onNewThread(() -> s.complete(ctx.in(Phase.COMPLETE), h));
+        s.abort(ctx.in(Phase.COMPLETE), h); // as after a failed archive: the snapshots go again
+      } finally {
+        h.close();
+      }
+    } finally {
+      s.close();
+      Files.deleteIfExists(pipe);
+    }
+    assertThat(snapshots()).isEqualTo(before);
+  }
+
+  /** How long a capture that reads no file data may take, even on a loaded machine. */
+  private static final int CAPTURE_BOUND_SECONDS = 30;
+
+  private static void mkfifo(Path pipe) throws Exception {
+    Process p = new ProcessBuilder("mkfifo", "-m", "600", pipe.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (p.waitFor() != 0 || !Files.exists(pipe)) {
+      throw new AssertionError("mkfifo " + pipe + " failed (coreutils' mkfifo is needed): " + out);
+    }
+  }
+
+  /** Opens the pipe to write, which releases a reader blocked on it; gives up quietly when there is none. */
+  private static void unblock(Path pipe) {
+    Thread t = new Thread(() -> {
+      try (java.io.OutputStream out = Files.newOutputStream(pipe)) {
+        out.flush();
+      } catch (java.io.IOException ignored) {
+        // nobody was reading
+      }
+    }, "bbdiy-contract-unblock");
+    t.setDaemon(true);
+    t.start();
+  }
+
   @Test
   void abort_after_a_failure_in_any_phase_deletes_only_this_runs_snapshots() throws Exception {
     backup(); // an earlier backup's snapshots, which no abort may touch

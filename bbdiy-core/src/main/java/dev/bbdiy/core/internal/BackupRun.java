@@ -193,10 +193,8 @@ public final class BackupRun {
           + "): it would store the empty placeholder. Use archive.type=tar, directory or s3 with this home provider,"
           + " or a home provider that copies (copy, rsync) with this archiver.");
     }
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      archiver.store(new BackupContent(setup.workDir(), paths, summary, sources),
-          op.context(Phase.ARCHIVE, providers.archiverName()));
-    }
+    op.cancellation().interruptibly(() -> archiver.store(new BackupContent(setup.workDir(), paths, summary, sources),
+        op.context(Phase.ARCHIVE, providers.archiverName())));
   }
 
   private @Nullable VerifyResult verified;
@@ -204,10 +202,7 @@ public final class BackupRun {
   /** Verifies the stored backup; takes the store's lock to publish it only if it verified. */
   private Archiver.Lock verifyAndLock(Archiver archiver) {
     RunContext ctx = op.context(Phase.VERIFY, providers.archiverName());
-    VerifyResult result;
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      result = archiver.verify(op.id(), ctx);
-    }
+    VerifyResult result = op.cancellation().interruptibly(() -> archiver.verify(op.id(), ctx));
     if (!result.ok()) {
       String problems = String.join("; ", result.problems().subList(0, Math.min(5, result.problems().size())));
       throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + op.id() + " was stored but failed"

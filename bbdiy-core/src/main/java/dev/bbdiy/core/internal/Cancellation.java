@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -117,6 +118,23 @@ public final class Cancellation implements CancellationSignal {
       }
       Thread.interrupted();
     };
+  }
+
+  /**
+   * Runs {@code work} in an {@linkplain #interruptible() interruptible section} and returns its result: the one way
+   * the engine runs provider calls that a cancellation must be able to stop.
+   */
+  public <T> T interruptibly(Supplier<T> work) {
+    try (Section ignored = interruptible()) {
+      return work.get();
+    }
+  }
+
+  /** Runs {@code work} in an {@linkplain #interruptible() interruptible section}. */
+  public void interruptibly(Runnable work) {
+    try (Section ignored = interruptible()) {
+      work.run();
+    }
   }
 
   /** An interruptible section; see {@link #interruptible()}. */

@@ -66,8 +66,9 @@ final class DatabaseWhileExtracting {
   }
 
   private void load() {
-    try (Cancellation.Section ignored = cancellation.interruptible()) {
-      outcome.complete(source.restore(contexts.apply(cancellation, this::awaitVerified)));
+    try {
+      outcome.complete(cancellation.interruptibly(() -> source.restore(contexts.apply(cancellation,
+          this::awaitVerified))));
     } catch (Throwable t) {
       outcome.completeExceptionally(t);
     }

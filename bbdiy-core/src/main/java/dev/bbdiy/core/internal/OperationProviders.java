@@ -89,9 +89,8 @@ public final class OperationProviders implements AutoCloseable {
     for (Source s : sources()) {
       tasks.put(s.name(), () -> call.call(s, op.context(phase, s.name())));
     }
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      return Parallel.run(phase.name().toLowerCase(Locale.ROOT), tasks, op.cancellation(), STOP_TIMEOUT);
-    }
+    return op.cancellation().interruptibly(() -> Parallel.run(phase.name().toLowerCase(Locale.ROOT), tasks,
+        op.cancellation(), STOP_TIMEOUT));
   }
 
   /** One call of a phase on one source. */

@@ -41,9 +41,11 @@ public final class Parallel {
     for (Map.Entry<String, Supplier<T>> task : tasks.entrySet()) {
       String name = task.getKey();
       Thread t = new Thread(() -> {
-        try (Cancellation.Section ignored = cancellation.interruptible()) {
-          T value = task.getValue().get();
-          outcome.put(name, value == null ? NULL : value);
+        try {
+          cancellation.interruptibly(() -> {
+            T value = task.getValue().get();
+            outcome.put(name, value == null ? NULL : value);
+          });
         } catch (Throwable e) {
           if (first.compareAndSet(null, e)) {
             cancellation.cancelAfterFailure(name + " failed: " + e.getMessage());

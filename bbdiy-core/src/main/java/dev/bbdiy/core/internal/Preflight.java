@@ -47,9 +47,8 @@ public final class Preflight {
         archiver.preflight(op.context(Phase.PREFLIGHT, providers.archiverName()));
         return null;
       });
-      try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-        Parallel.run("preflight", tasks, op.cancellation(), OperationProviders.STOP_TIMEOUT);
-      }
+      op.cancellation().interruptibly(() -> Parallel.run("preflight", tasks, op.cancellation(),
+          OperationProviders.STOP_TIMEOUT));
     });
   }
 

@@ -250,9 +250,9 @@ public final class RestoreRun {
       PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(plan.dbDir));
     }
     ExtractResult extracted;
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      extracted = events.phase(Phase.EXTRACT, () -> archiver.extract(request.id(), plan.extraction.build(),
-          op.context(Phase.EXTRACT, providers.archiverName())));
+    try {
+      extracted = op.cancellation().interruptibly(() -> events.phase(Phase.EXTRACT, () -> archiver.extract(
+          request.id(), plan.extraction.build(), op.context(Phase.EXTRACT, providers.archiverName()))));
     } catch (RuntimeException e) {
       abandon(early, "the extraction failed: " + e.getMessage());
       undoExtraction(plan.emptyTargets);
@@ -282,28 +282,28 @@ public final class RestoreRun {
 
   private RestoreOutcome restoreHome(Plan plan) {
     Artifact home = Objects.requireNonNull(plan.homeArtifact);
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      if (plan.home == null) {
+    return op.cancellation().interruptibly(() -> {
+      Path into = plan.home;
+      if (into == null) {
         OperationProviders.Source snapshot = Objects.requireNonNull(plan.homeSource);
         return snapshot.source().restore(context(plan, home, null, snapshot.name()));
       }
-      finishHome(plan.home, plan.stores);
+      finishHome(into, plan.stores);
       if (plan.homeSource != null) {
-        plan.homeSource.source().restore(context(plan, home, plan.home, plan.homeSource.name()));
+        plan.homeSource.source().restore(context(plan, home, into, plan.homeSource.name()));
       }
-      return RestoreOutcome.home(plan.home + (plan.stores.isEmpty() ? "" : " and data stores "
+      return RestoreOutcome.home(into + (plan.stores.isEmpty() ? "" : " and data stores "
           + String.join(", ", plan.stores.values().stream().map(Path::toString).toList())));
-    }
+    });
   }
 
   private RestoreOutcome restoreDatabase(Plan plan, @Nullable DatabaseWhileExtracting early) {
     OperationProviders.Source db = Objects.requireNonNull(plan.dbSource);
-    try (Cancellation.Section ignored = op.cancellation().interruptible()) {
-      if (early != null && early.started()) {
-        return events.phase(Phase.RESTORE_DATABASE, early::await);
-      }
-      return events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(context(plan,
-          Objects.requireNonNull(plan.dbArtifact), plan.dbDir, db.name())));
+    try {
+      return op.cancellation().interruptibly(() -> early != null && early.started()
+          ? events.phase(Phase.RESTORE_DATABASE, early::await)
+          : events.phase(Phase.RESTORE_DATABASE, () -> db.source().restore(context(plan,
+              Objects.requireNonNull(plan.dbArtifact), plan.dbDir, db.name()))));
     } catch (RuntimeException e) {
       if (plan.homeArtifact != null) {
         events.warning("bbdiy", "the home was restored" + (plan.home == null ? "" : " into " + plan.home) + " and"
