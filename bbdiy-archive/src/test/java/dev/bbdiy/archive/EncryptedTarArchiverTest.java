@@ -97,8 +97,8 @@ class EncryptedTarArchiverTest extends ArchiverContract {
     return pb.start();
   }
 
-  private static TarArchiver.Encryption encryption(Path secret, String passphrase) {
-    return new TarArchiver.Encryption(List.of(publicKey), secret, passphrase.toCharArray());
+  private static ArchiveEncryption encryption(Path secret, String passphrase) {
+    return new ArchiveEncryption("tar", List.of(publicKey), List.of(), secret, passphrase.toCharArray());
   }
 
   @Override
@@ -107,7 +107,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
     return archiver(encryption(secretKey, PASSPHRASE));
   }
 
-  private TarArchiver archiver(TarArchiver.Encryption encryption) {
+  private TarArchiver archiver(ArchiveEncryption encryption) {
     return new TarArchiver(dir, new TarFormat(Compression.ZSTD, -1, 2), work.resolve(".bbdiy/tmp"), encryption);
   }
 
@@ -185,7 +185,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
         });
     assertThat(target).doesNotExist();
 
-    assertThatThrownBy(() -> archiver(new TarArchiver.Encryption(List.of(publicKey), null, null)).extract(
+    assertThatThrownBy(() -> archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null)).extract(
         stored.id(), ExtractionPlan.builder().map(BackupLayout.HOME, target).build(),
         TestContexts.run(work, Phase.EXTRACT)))
         .isInstanceOfSatisfying(BbdiyException.class, e -> {
@@ -197,7 +197,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
 
   @Test
   void without_the_key_verify_checks_the_encrypted_file_and_says_so() throws Exception {
-    TarArchiver publicOnly = archiver(new TarArchiver.Encryption(List.of(publicKey), null, null));
+    TarArchiver publicOnly = archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null));
     BackupId id = new BackupId("bitbucket-20260104-000000");
     StoredBackup pending = publicOnly.store(new dev.bbdiy.api.spi.BackupContent(work,
         List.of(BackupLayout.HOME, BackupLayout.DATABASE), summary(id)), TestContexts.run(work, Phase.ARCHIVE));
