@@ -16,8 +16,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -54,7 +52,7 @@ public final class ArchiveEncryption {
   public static final Setting GPG_RECIPIENT = Setting.of("gpg-recipient", SettingType.LIST,
       "Recipients in the gpg keyring of the user running bbdiy (GNUPGHOME) to encrypt archives to, as gpg"
           + " --recipient takes them (BITBUCKET_BACKUP_GPG_RECIPIENT); their public keys are exported with gpg"
-          + " --export. Adds to encrypt-to.").fromVarsFile("BITBUCKET_BACKUP_GPG_RECIPIENT");
+          + " --export. Adds to encrypt-to.");
   public static final Setting REQUIRE = Setting.of("require-encryption", SettingType.BOOLEAN,
       "Refuse to run unless encrypt-to or gpg-recipient names a key (BACKUP_ARCHIVE_TYPE=gpg-zip sets it).")
       .withDefault("false");
@@ -161,22 +159,20 @@ public final class ArchiveEncryption {
 
   private List<PGPPublicKey> export(String recipient, Path tempDir) {
     String setting = provider + "." + GPG_RECIPIENT.key();
-    Path file = null;
+    Path dir = null;
     try {
       PrivateFiles.createPrivateDirectories(tempDir);
-      file = Files.createTempFile(tempDir, "gpg-export-", ".asc");
-      Files.delete(file);
-      List<String> stderr = new ArrayList<>();
-      try (OutputStream out = Channels.newOutputStream(PrivateFiles.createPrivate(file))) {
-        ChildProcess.Result result = ChildProcess.builder("gpg", "--batch", "--no-tty", "--armor", "--export", "--",
-            recipient).name("gpg --export").timeout(EXPORT_TIMEOUT).grace(Duration.ofSeconds(2))
-            .stdout(line -> write(out, line)).stderr(stderr::add).build().run();
-        if (!result.succeeded()) {
-          throw BbdiyException.configuration(setting + ": gpg --export " + recipient + " failed (exit "
-              + result.exitCode() + "): " + String.join(" ", result.stderrTail()));
-        }
+      // gpg writes the key itself, into a directory only this user can enter.
+      dir = Files.createTempDirectory(tempDir, "gpg-export-");
+      Path file = dir.resolve("recipient.gpg");
+      ChildProcess.Result result = ChildProcess.builder("gpg", "--batch", "--no-tty", "--yes", "--output",
+          file.toString(), "--export", "--", recipient).name("gpg --export").timeout(EXPORT_TIMEOUT)
+          .grace(Duration.ofSeconds(2)).build().run();
+      if (!result.succeeded()) {
+        throw BbdiyException.configuration(setting + ": gpg --export " + recipient + " failed (exit "
+            + result.exitCode() + "): " + String.join(" ", result.stderrTail()));
       }
-      if (Files.size(file) == 0) {
+      if (!Files.exists(file) || Files.size(file) == 0) {
         throw BbdiyException.configuration(setting + ": gpg's keyring (" + keyring() + ") has no public key for '"
             + recipient + "'. Import it as the user bbdiy runs as (gpg --import <key file>), or give the key file"
             + " with " + provider + "." + ENCRYPT_TO.key());
@@ -186,21 +182,13 @@ public final class ArchiveEncryption {
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, setting + ": cannot export the public key of '" + recipient
           + "' with gpg: " + e.getMessage(), e);
     } finally {
-      if (file != null) {
+      if (dir != null) {
         try {
-          Files.deleteIfExists(file);
+          PrivateFiles.deleteTree(dir);
         } catch (IOException ignored) {
-          // a public key, in a private file: harmless if it stays
+          // a public key, in a private directory: harmless if it stays
         }
       }
-    }
-  }
-
-  private static void write(OutputStream out, String line) {
-    try {
-      out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
     }
   }
 

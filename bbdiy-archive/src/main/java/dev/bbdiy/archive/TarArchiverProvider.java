@@ -39,6 +39,17 @@ public final class TarArchiverProvider implements ArchiverProvider {
     return List.copyOf(all);
   }
 
+  /**
+   * {@code BACKUP_ARCHIVE_TYPE=gpg-zip}: Atlassian's tar piped to {@code gpg --encrypt}, here a tar encrypted while
+   * it is written to the recipient's key from gpg's keyring; uncompressed, as their restore ({@code gpg-zip
+   * --decrypt}, which pipes to {@code tar -x} without a decompressor) reads it.
+   */
+  @Override
+  public java.util.Map<String, java.util.Map<String, String>> varsFileStrategies() {
+    return java.util.Map.of("gpg-zip", java.util.Map.of(ArchiveEncryption.REQUIRE.key(), "true",
+        ArchiveEncryption.GPG_RECIPIENT.key(), "${BITBUCKET_BACKUP_GPG_RECIPIENT}", COMPRESSION.key(), "none"));
+  }
+
   @Override
   public java.util.Set<dev.bbdiy.api.spi.Capability> capabilities() {
     return java.util.Set.of(dev.bbdiy.api.spi.Capability.READS_CONTENT_SOURCES);
