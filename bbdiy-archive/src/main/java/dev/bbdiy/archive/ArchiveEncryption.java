@@ -19,7 +19,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
-import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -29,6 +28,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.Checksum;
 import org.bouncycastle.openpgp.PGPPublicKey;
 import org.jspecify.annotations.Nullable;
 
@@ -41,7 +43,14 @@ import org.jspecify.annotations.Nullable;
 public final class ArchiveEncryption {
   /** Summary field of an encrypted archive: the key ids it is encrypted to. */
   public static final String ENCRYPTED_TO = "encryptedTo";
-  /** Summary field of an encrypted archive: the SHA-256 of the encrypted bytes, checkable without the key. */
+  /**
+   * Summary field of an encrypted archive: the CRC-32C of the encrypted bytes, checkable without the key (what S3
+   * itself checks objects with). Not a cryptographic digest, and it need not be: whoever can change the archive
+   * can change the summary beside it; a change made on purpose is caught by the integrity packet and the
+   * manifest's SHA-256 digests when the archive is read with the key.
+   */
+  public static final String ENCRYPTED_CRC32C = "encryptedCrc32c";
+  /** Summary field of archives encrypted by earlier versions: the SHA-256 of the encrypted bytes. */
   public static final String ENCRYPTED_SHA256 = "encryptedSha256";
   /** The suffix of encrypted archives, after the tar format's ({@code .tar.zst.gpg}). */
   public static final String SUFFIX = ".gpg";
@@ -200,13 +209,13 @@ public final class ArchiveEncryption {
   /** An encrypting stream and, once it is closed, the summary fields that describe what it wrote. */
   public static final class Sink {
     private final OutputStream stream;
-    private final MessageDigest sha;
+    private final Checksum crc;
     private final List<PGPPublicKey> keys;
     private final long[] size;
 
-    private Sink(OutputStream stream, MessageDigest sha, List<PGPPublicKey> keys, long[] size) {
+    private Sink(OutputStream stream, Checksum crc, List<PGPPublicKey> keys, long[] size) {
       this.stream = stream;
-      this.sha = sha;
+      this.crc = crc;
       this.keys = keys;
       this.size = size;
     }
@@ -221,33 +230,40 @@ public final class ArchiveEncryption {
       return stream;
     }
 
-    /** Returns {@link #ENCRYPTED_TO} and {@link #ENCRYPTED_SHA256}; call after the stream was closed. */
+    /** Returns {@link #ENCRYPTED_TO} and {@link #ENCRYPTED_CRC32C}; call after the stream was closed. */
     public Map<String, String> summaryFields() {
       Map<String, String> m = new LinkedHashMap<>();
       m.put(ENCRYPTED_TO, String.join(",", keys.stream().map(k -> OpenPgp.keyId(k.getKeyID())).toList()));
-      m.put(ENCRYPTED_SHA256, HexFormat.of().formatHex(sha.digest()));
+      m.put(ENCRYPTED_CRC32C, crc32c(crc));
       return m;
     }
   }
 
-  /** Returns a sink that encrypts to {@code keys} into {@code out}, digesting the encrypted bytes. */
+  /** Returns a sink that encrypts to {@code keys} into {@code out}, checksumming the encrypted bytes. */
   public static Sink encrypt(OutputStream out, List<PGPPublicKey> keys) throws IOException {
-    MessageDigest sha = sha256();
+    // CRC-32C, not SHA-256: on this path a SHA-256 cost about as much CPU as the AES itself (bench/RESULTS.md).
+    Checksum crc = new CRC32C();
     long[] size = new long[1];
     OutputStream counted = new java.io.FilterOutputStream(out) {
       @Override
       public void write(byte[] b, int off, int len) throws IOException {
         out.write(b, off, len);
+        crc.update(b, off, len);
         size[0] += len;
       }
 
       @Override
       public void write(int b) throws IOException {
         out.write(b);
+        crc.update(b);
         size[0]++;
       }
     };
-    return new Sink(OpenPgp.encrypt(new DigestOutputStream(counted, sha), keys), sha, keys, size);
+    return new Sink(OpenPgp.encrypt(counted, keys), crc, keys, size);
+  }
+
+  private static String crc32c(Checksum crc) {
+    return String.format(java.util.Locale.ROOT, "%08x", crc.getValue());
   }
 
   /**
@@ -280,7 +296,8 @@ public final class ArchiveEncryption {
 
   /**
    * Verifies an encrypted archive without its secret key, in one pass over {@code in} (which this closes): the
-   * SHA-256 of the encrypted bytes against the one its summary recorded when it was written (any changed byte),
+   * CRC-32C (SHA-256 for archives of earlier versions) of the encrypted bytes against the one its summary recorded
+   * when it was written (a changed byte),
    * and its OpenPGP recipients. The content is checked against the manifest only with the key; the progress
    * reporter is told so.
    *
@@ -298,11 +315,14 @@ public final class ArchiveEncryption {
       }
     }
     List<String> problems = new ArrayList<>();
+    String expectedSha = extra.get(ENCRYPTED_SHA256);
+    String expectedCrc = extra.get(ENCRYPTED_CRC32C);
     MessageDigest sha = sha256();
+    Checksum crc = new CRC32C();
     List<String> recipients;
-    // The digest below the buffer: the OpenPGP reader marks and resets the buffer, the digest sees each byte once.
-    try (InputStream digested = new DigestInputStream(in, sha);
-        BufferedInputStream buffered = new BufferedInputStream(digested, 1 << 16)) {
+    // The checksum below the buffer: the OpenPGP reader marks and resets the buffer, the sum sees each byte once.
+    try (InputStream summed = expectedSha != null ? new DigestInputStream(in, sha) : new CheckedInputStream(in, crc);
+        BufferedInputStream buffered = new BufferedInputStream(summed, 1 << 16)) {
       try {
         recipients = OpenPgp.encryptedTo(buffered);
       } catch (IOException | RuntimeException e) {
@@ -311,16 +331,17 @@ public final class ArchiveEncryption {
       }
       buffered.transferTo(OutputStream.nullOutputStream());
     }
-    String actual = HexFormat.of().formatHex(sha.digest());
-    String expected = extra.get(ENCRYPTED_SHA256);
+    String kind = expectedSha != null ? "SHA-256" : "CRC-32C";
+    String expected = expectedSha != null ? expectedSha : expectedCrc;
+    String actual = expectedSha != null ? HexFormat.of().formatHex(sha.digest()) : crc32c(crc);
     if (summary == null) {
       problems.add(name + " has no manifest (an archive of Atlassian's gpg-zip?): without the secret key only its"
           + " OpenPGP recipients can be read; set " + provider + "." + DECRYPT_KEY.key() + " to read its content");
     } else if (expected == null) {
-      problems.add(name + " is encrypted and its summary records no digest of it: it can be checked only with the"
-          + " secret key (" + provider + "." + DECRYPT_KEY.key() + ")");
+      problems.add(name + " is encrypted and its summary records no checksum of it: it can be checked only with"
+          + " the secret key (" + provider + "." + DECRYPT_KEY.key() + ")");
     } else if (!expected.equals(actual)) {
-      problems.add(name + " changed since it was written: its SHA-256 is " + actual + ", " + expected
+      problems.add(name + " changed since it was written: its " + kind + " is " + actual + ", " + expected
           + " was recorded");
     }
     String to = extra.get(ENCRYPTED_TO);
@@ -328,7 +349,7 @@ public final class ArchiveEncryption {
       problems.add(name + " is encrypted to " + recipients + ", not to " + to + " as recorded");
     }
     ctx.progress().message(provider + ": " + id + " is encrypted; without the secret key bbdiy checked the"
-        + " encrypted file's SHA-256 and its recipients (" + String.join(", ", recipients) + "), not its content"
+        + " encrypted file's " + kind + " and its recipients (" + String.join(", ", recipients) + "), not its content"
         + " against the manifest: set " + provider + "." + DECRYPT_KEY.key() + " to check that too");
     boolean ok = problems.isEmpty();
     return new VerifyResult(id, ok, 0, ok && backup != null ? backup.bytes() : 0, problems,

@@ -366,4 +366,27 @@ class EncryptedTarArchiverTest extends ArchiverContract {
 
     assertThat(closed[0]).as("the file (or upload) under the OpenPGP packets is closed").isTrue();
   }
+
+  @Test
+  void without_the_key_an_archive_whose_summary_records_a_sha256_is_checked_against_it() throws Exception {
+    // What tar.encrypt-to wrote before the CRC-32C: the encrypted file's SHA-256 in the summary.
+    TarArchiver publicOnly = archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null));
+    BackupId id = new BackupId("bitbucket-20260106-000000");
+    archiverStore(publicOnly, id);
+    Path sidecar = Path.of(file(id) + TarFormat.SIDECAR_SUFFIX);
+    String summary = Files.readString(sidecar);
+    assertThat(summary).contains("\"" + ArchiveEncryption.ENCRYPTED_CRC32C + "\"");
+    String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(Files.readAllBytes(file(id))));
+    Files.writeString(sidecar, summary.replaceAll("\"" + ArchiveEncryption.ENCRYPTED_CRC32C + "\"\\s*:\\s*\"[0-9a-f]+\"",
+        "\"" + ArchiveEncryption.ENCRYPTED_SHA256 + "\":\"" + sha + "\""));
+
+    VerifyResult intact = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+    corrupt(id);
+    VerifyResult changed = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+
+    assertThat(intact.ok()).as(intact.problems().toString()).isTrue();
+    assertThat(changed.ok()).isFalse();
+    assertThat(changed.problems()).anyMatch(p -> p.contains("its SHA-256 is"));
+  }
 }
