@@ -89,14 +89,29 @@ public class ResticBench {
     int rounds = Integer.parseInt(System.getenv().getOrDefault("BENCH_ROUNDS", "2"));
     double plain = Double.MAX_VALUE;
     double gpg = Double.MAX_VALUE;
+    double plainCpu = Double.MAX_VALUE;
+    double gpgCpu = Double.MAX_VALUE;
     for (int i = 0; i < rounds; i++) {
       String day = String.format(Locale.ROOT, "202602%02d-000000", i + 1);
+      double cpu = cpuSeconds();
       plain = Math.min(plain, store(tar, work, day));
+      plainCpu = Math.min(plainCpu, cpuSeconds() - cpu);
+      cpu = cpuSeconds();
       gpg = Math.min(gpg, store(encrypted, work, day));
+      gpgCpu = Math.min(gpgCpu, cpuSeconds() - cpu);
     }
     result("tar.plain.seconds", plain);
     result("tar.encrypted.seconds", gpg);
     result("ratio.tar.encrypted-over-plain", gpg / plain);
+    // CPU time of the whole JVM (every thread): what the wall time becomes on a machine whose cores are all busy.
+    result("tar.plain.cpu-seconds", plainCpu);
+    result("tar.encrypted.cpu-seconds", gpgCpu);
+    result("ratio.tar.encrypted-over-plain.cpu", gpgCpu / plainCpu);
+  }
+
+  static double cpuSeconds() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
   }
 
   static Archiver archiver(String name, Map<String, String> config, Path work) {
