@@ -25,6 +25,7 @@ command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v col >/dev/null 2>&1 || need+=(bsdextrautils)
 command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
+command -v gpg-zip >/dev/null 2>&1 || need+=(gnupg-utils) # Atlassian's gpg-zip, to make their archives in a test
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"
