@@ -27,6 +27,7 @@ command -v restic >/dev/null 2>&1 || need+=(restic)
 command -v gpg >/dev/null 2>&1 || need+=(gnupg)
 # SnapshotHomeContract puts a named pipe in the home to prove that capture reads no file data.
 command -v mkfifo >/dev/null 2>&1 || need+=(coreutils)
+command -v gpg-zip >/dev/null 2>&1 || need+=(gnupg-utils) # Atlassian's gpg-zip, to make their archives in a test
 
 if ((${#need[@]})); then
   echo "Installing what the tests need: ${need[*]}"

@@ -112,6 +112,9 @@ public final class OpenPgp {
     }
     PGPLiteralDataGenerator literal = new PGPLiteralDataGenerator();
     OutputStream plain = literal.open(encrypted, PGPLiteralData.BINARY, "", new Date(), new byte[1 << 16]);
+    // Named apart: inside the subclass, "out" is FilterOutputStream's field (the literal stream), and closing that
+    // instead of the store's stream left a file open and an S3 upload without its last part.
+    OutputStream store = out;
     return new FilterOutputStream(plain) {
       private boolean closed;
 
@@ -130,7 +133,7 @@ public final class OpenPgp {
           literal.close();
           generator.close();
         } finally {
-          out.close();
+          store.close();
         }
       }
     };

@@ -47,31 +47,17 @@ public final class TarArchiver implements Archiver {
   /** What {@link #store} left for {@link #commit}: the pending file and the sidecar to write. */
   private final java.util.Map<BackupId, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
 
-  private final @Nullable Encryption encryption;
+  private final @Nullable ArchiveEncryption encryption;
 
   private record Pending(Path file, byte[] sidecar, StoredBackup stored) {}
 
-  /**
-   * OpenPGP encryption of the archives: the public key files they are encrypted to (none: archives are not
-   * encrypted) and, to restore and fully verify encrypted archives, a secret key file and its passphrase.
-   */
-  public record Encryption(List<Path> encryptTo, @Nullable Path secretKey, char @Nullable [] passphrase) {
-    public Encryption {
-      encryptTo = List.copyOf(encryptTo);
-    }
-  }
-
-  /** Sidecar field of an encrypted archive: the key ids it is encrypted to. */
-  public static final String ENCRYPTED_TO = "encryptedTo";
-  /** Sidecar field of an encrypted archive: the SHA-256 of the encrypted file, checkable without the key. */
-  public static final String ENCRYPTED_SHA256 = "encryptedSha256";
-  private static final String GPG = ".gpg";
+  private static final String GPG = ArchiveEncryption.SUFFIX;
 
   public TarArchiver(Path dir, TarFormat format, Path tempDir) {
     this(dir, format, tempDir, null);
   }
 
-  public TarArchiver(Path dir, TarFormat format, Path tempDir, @Nullable Encryption encryption) {
+  public TarArchiver(Path dir, TarFormat format, Path tempDir, @Nullable ArchiveEncryption encryption) {
     this.dir = dir.toAbsolutePath().normalize();
     this.format = format;
     this.tempDir = tempDir;
@@ -79,7 +65,7 @@ public final class TarArchiver implements Archiver {
   }
 
   private boolean encrypting() {
-    return encryption != null && !encryption.encryptTo().isEmpty();
+    return encryption != null && encryption.encrypts();
   }
 
   /** Returns the directory archives are stored in. */
@@ -95,6 +81,9 @@ public final class TarArchiver implements Archiver {
   @Override
   public void preflight(RunContext context) {
     PrivateFiles.requireWritableDirectory(dir, "archive directory");
+    if (encryption != null && encryption.encrypts()) {
+      encryption.recipients(tempDir); // a recipient missing from gpg's keyring fails now, not after the lock
+    }
   }
 
   @Override
@@ -109,33 +98,29 @@ public final class TarArchiver implements Archiver {
       if (find(id).isPresent() || pending.containsKey(id)) {
         throw BbdiyException.refused("A backup named " + id + " already exists in " + dir + "; not replacing it");
       }
-      Encryption enc = encryption;
-      List<org.bouncycastle.openpgp.PGPPublicKey> keys = enc != null && encrypting()
-          ? OpenPgp.recipients(enc.encryptTo(), "tar.encrypt-to") : List.of();
+      ArchiveEncryption enc = encryption;
+      List<org.bouncycastle.openpgp.PGPPublicKey> keys = enc != null && enc.encrypts()
+          ? enc.recipients(tempDir) : List.of();
       FileChannel ch = PrivateFiles.createPrivate(partial);
       java.io.OutputStream out = Channels.newOutputStream(ch);
-      java.security.MessageDigest sha = null;
+      ArchiveEncryption.Sink sink = null;
       if (!keys.isEmpty()) {
-        sha = java.security.MessageDigest.getInstance("SHA-256");
-        out = OpenPgp.encrypt(new java.security.DigestOutputStream(out, sha), keys);
+        sink = ArchiveEncryption.encrypt(out, keys);
+        out = sink.stream();
       }
       TarFormat.Written written = format.write(out, content, tempDir, ctx);
-      java.util.Map<String, String> extra = new java.util.LinkedHashMap<>();
-      if (sha != null) {
-        extra.put(ENCRYPTED_TO, String.join(",", keys.stream().map(k -> OpenPgp.keyId(k.getKeyID())).toList()));
-        extra.put(ENCRYPTED_SHA256, java.util.HexFormat.of().formatHex(sha.digest()));
-      }
+      java.util.Map<String, String> extra = sink != null ? sink.summaryFields() : java.util.Map.of();
       try (FileChannel sync = FileChannel.open(partial, StandardOpenOption.WRITE)) {
         sync.force(true);
       }
-      String formatName = format.formatName() + (sha != null ? GPG : "");
+      String formatName = format.formatName() + (sink != null ? GPG : "");
       long size = Files.size(partial);
       StoredBackup stored = new StoredBackup(id, partial.toString(), formatName, size, Instant.now(),
           written.summary());
       pending.put(id, new Pending(partial, format.sidecar(written, extra), new StoredBackup(id, target.toString(),
           formatName, size, Instant.now(), written.summary())));
       return stored;
-    } catch (IOException | RuntimeException | java.security.NoSuchAlgorithmException e) {
+    } catch (IOException | RuntimeException e) {
       deleteQuietly(partial);
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "tar: cannot store " + target);
     }
@@ -267,12 +252,12 @@ public final class TarArchiver implements Archiver {
     try {
       InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
       if (encrypted(file)) {
-        if (encryption == null || encryption.secretKey() == null) {
-          in.close();
-          return verifyEncrypted(id, file, ctx);
+        if (encryption == null || !encryption.canDecrypt()) {
+          return ArchiveEncryption.verifyWithoutKey(id, file.getFileName().toString(), in, sidecar(id, file),
+              "tar", ctx);
         }
         Instant start = Instant.now();
-        in = OpenPgp.decrypt(in, encryption.secretKey(), passphrase(), "backup " + id);
+        in = encryption.decrypt(in, id, file.toString());
         try {
           return TarFormat.verify(id, in, tempDir, ctx);
         } catch (IOException e) {
@@ -287,19 +272,27 @@ public final class TarArchiver implements Archiver {
     }
   }
 
+  /** Returns the summary stored beside an archive (or waiting to be), or null if it has none. */
+  private byte @Nullable [] sidecar(BackupId id, Path file) throws IOException {
+    Pending p = pending.get(id);
+    if (p != null) {
+      return p.sidecar();
+    }
+    try {
+      return Files.readAllBytes(file.resolveSibling(file.getFileName() + TarFormat.SIDECAR_SUFFIX));
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
   @Override
   public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
     Path file = file(id);
     try {
       InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20);
       if (encrypted(file)) {
-        if (encryption == null || encryption.secretKey() == null) {
-          in.close();
-          throw BbdiyException.configuration("Backup " + id + " is encrypted (" + file.getFileName() + "): give"
-              + " the secret key with tar.decrypt-key and its passphrase with tar.decrypt-passphrase.file");
-        }
-        // Fails on a wrong key or passphrase before anything is written.
-        in = OpenPgp.decrypt(in, encryption.secretKey(), passphrase(), "backup " + id);
+        // Fails on a missing or wrong key or passphrase before anything is written.
+        in = ArchiveEncryption.decrypt(encryption, "tar", in, id, file.getFileName().toString());
         try {
           return TarFormat.extract(id, in, plan, tempDir, ctx);
         } catch (IOException e) {
@@ -315,67 +308,7 @@ public final class TarArchiver implements Archiver {
 
   /** Whether a stored (or pending) archive is OpenPGP encrypted, by its name. */
   private static boolean encrypted(Path file) {
-    String n = file.getFileName().toString();
-    return n.endsWith(GPG) || n.contains(GPG + ".pending-");
-  }
-
-  private char[] passphrase() {
-    return encryption == null || encryption.passphrase() == null ? new char[0] : encryption.passphrase().clone();
-  }
-
-  /**
-   * Verifies an encrypted archive without its secret key: the SHA-256 of the encrypted file against the one its
-   * sidecar recorded when it was written (any changed byte), and its OpenPGP recipients. The content itself is
-   * checked against the manifest only with the key.
-   */
-  private VerifyResult verifyEncrypted(BackupId id, Path file, RunContext ctx) throws IOException {
-    Instant start = Instant.now();
-    Pending p = pending.get(id);
-    byte[] sidecar = p != null ? p.sidecar()
-        : Files.readAllBytes(file.resolveSibling(file.getFileName() + TarFormat.SIDECAR_SUFFIX));
-    java.util.Map<String, String> extra;
-    BackupSummary summary;
-    try (ManifestCodec.Reader r = ManifestCodec.reader(new java.io.ByteArrayInputStream(sidecar))) {
-      extra = r.extra();
-      summary = r.summary();
-    }
-    List<String> problems = new ArrayList<>();
-    String expected = extra.get(ENCRYPTED_SHA256);
-    java.security.MessageDigest sha;
-    try {
-      sha = java.security.MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-    List<String> recipients;
-    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-      recipients = OpenPgp.encryptedTo(in);
-    } catch (IOException | RuntimeException e) {
-      problems.add(file.getFileName() + " is not an OpenPGP encrypted archive: " + e.getMessage());
-      recipients = List.of();
-    }
-    // A pass of its own: the OpenPGP reader marks and resets its input, which a digest would count twice.
-    try (InputStream in = new java.security.DigestInputStream(Files.newInputStream(file), sha)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
-    }
-    String actual = java.util.HexFormat.of().formatHex(sha.digest());
-    if (expected == null) {
-      problems.add(file.getFileName() + " is encrypted and its summary records no digest of it: it can be checked"
-          + " only with the secret key (tar.decrypt-key)");
-    } else if (!expected.equals(actual)) {
-      problems.add(file.getFileName() + " changed since it was written: its SHA-256 is " + actual + ", " + expected
-          + " was recorded");
-    }
-    String to = extra.get(ENCRYPTED_TO);
-    if (to != null && problems.isEmpty() && !List.of(to.split(",")).equals(recipients)) {
-      problems.add(file.getFileName() + " is encrypted to " + recipients + ", not to " + to + " as recorded");
-    }
-    ctx.progress().message("tar: " + id + " is encrypted; without the secret key bbdiy checked the encrypted"
-        + " file's SHA-256 and its recipients (" + String.join(", ", recipients) + "), not its content against the"
-        + " manifest: set tar.decrypt-key to check that too");
-    boolean ok = problems.isEmpty();
-    return new VerifyResult(id, ok, 0, ok && summary != null ? summary.bytes() : 0, problems,
-        Duration.between(start, Instant.now()));
+    return ArchiveEncryption.isEncrypted(file.getFileName().toString());
   }
 
   @Override

@@ -22,14 +22,6 @@ public final class TarArchiverProvider implements ArchiverProvider {
   public static final Setting THREADS = Setting.of("threads", SettingType.INTEGER,
       "Compression threads; 0 (default) uses every core.").withDefault("0").withRange("0", "256");
 
-  public static final Setting ENCRYPT_TO = Setting.of("encrypt-to", SettingType.LIST,
-      "OpenPGP public key files (gpg --export) to encrypt archives to while they are written (.tar.zst.gpg, read by"
-          + " gpg --decrypt). Default: none, archives are not encrypted.");
-  public static final Setting DECRYPT_KEY = Setting.of("decrypt-key", SettingType.PATH,
-      "OpenPGP secret key file (gpg --export-secret-keys) to restore and fully verify encrypted archives.");
-  public static final Setting DECRYPT_PASSPHRASE = Setting.of("decrypt-passphrase", SettingType.SECRET,
-      "Passphrase of decrypt-key; give it as decrypt-passphrase.file=<0600 file>.");
-
   @Override
   public String name() {
     return "tar";
@@ -42,7 +34,20 @@ public final class TarArchiverProvider implements ArchiverProvider {
 
   @Override
   public List<Setting> settings() {
-    return List.of(DIR, COMPRESSION, LEVEL, THREADS, ENCRYPT_TO, DECRYPT_KEY, DECRYPT_PASSPHRASE);
+    List<Setting> all = new java.util.ArrayList<>(List.of(DIR, COMPRESSION, LEVEL, THREADS));
+    all.addAll(ArchiveEncryption.settings());
+    return List.copyOf(all);
+  }
+
+  /**
+   * {@code BACKUP_ARCHIVE_TYPE=gpg-zip}: Atlassian's tar piped to {@code gpg --encrypt}, here a tar encrypted while
+   * it is written to the recipient's key from gpg's keyring; uncompressed, as their restore ({@code gpg-zip
+   * --decrypt}, which pipes to {@code tar -x} without a decompressor) reads it.
+   */
+  @Override
+  public java.util.Map<String, java.util.Map<String, String>> varsFileStrategies() {
+    return java.util.Map.of("gpg-zip", java.util.Map.of(ArchiveEncryption.REQUIRE.key(), "true",
+        ArchiveEncryption.GPG_RECIPIENT.key(), "${BITBUCKET_BACKUP_GPG_RECIPIENT}", COMPRESSION.key(), "none"));
   }
 
   @Override
@@ -55,15 +60,7 @@ public final class TarArchiverProvider implements ArchiverProvider {
     Settings s = context.settings();
     Compression compression = Compression.parse(s.string(COMPRESSION));
     int level = compression.checkedLevel(s.optional(LEVEL).map(Integer::parseInt).orElse(-1), s.fullKey(LEVEL));
-    List<java.nio.file.Path> encryptTo = s.isSet(ENCRYPT_TO)
-        ? s.list(ENCRYPT_TO).stream().map(java.nio.file.Path::of).toList() : List.of();
-    java.nio.file.Path key = s.optionalPath(DECRYPT_KEY).orElse(null);
-    char[] passphrase = s.secret(DECRYPT_PASSPHRASE).map(p -> p.reveal().toCharArray()).orElse(null);
-    TarArchiver.Encryption encryption = encryptTo.isEmpty() && key == null ? null
-        : new TarArchiver.Encryption(encryptTo, key, passphrase);
-    if (!encryptTo.isEmpty()) {
-      OpenPgp.recipients(encryptTo, s.fullKey(ENCRYPT_TO)); // a bad key file is a configuration error now
-    }
+    ArchiveEncryption encryption = ArchiveEncryption.of(name(), s);
     return new TarArchiver(s.path(DIR), new TarFormat(compression, level, s.integer(THREADS)),
         context.workDir().resolve(".bbdiy").resolve("tmp"), encryption);
   }

@@ -45,7 +45,12 @@ class EncryptedTarArchiverTest extends ArchiverContract {
   @BeforeAll
   static void keys() throws Exception {
     keys = Files.createTempDirectory("bbdiy-gpg-keys");
-    gpgHome = Files.createDirectories(keys.resolve("gnupg"));
+    // The keyring bbdiy's own gpg calls use (the build sets GNUPGHOME for the tests), made afresh.
+    String configured = System.getenv("GNUPGHOME");
+    assertThat(configured).as("GNUPGHOME, set by the module's surefire configuration").isNotBlank();
+    gpgHome = Path.of(configured);
+    deleteTree(gpgHome);
+    Files.createDirectories(gpgHome);
     Files.setPosixFilePermissions(gpgHome, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     // The agent calibrates the passphrase's key derivation to ~100 ms of hashing on this machine, paid again by
     // every decryption of every test; the lowest count it allows keeps the same protection scheme, only cheaper.
@@ -71,9 +76,17 @@ class EncryptedTarArchiverTest extends ArchiverContract {
 
   @AfterAll
   static void stopAgent() throws Exception {
-    new ProcessBuilder("gpgconf", "--kill", "gpg-agent").redirectErrorStream(true)
+    new ProcessBuilder("gpgconf", "--homedir", gpgHome.toString(), "--kill", "gpg-agent").redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(10, TimeUnit.SECONDS);
-    try (var s = Files.walk(keys)) {
+    deleteTree(keys);
+    deleteTree(gpgHome);
+  }
+
+  private static void deleteTree(Path root) throws IOException {
+    if (!Files.exists(root)) {
+      return;
+    }
+    try (var s = Files.walk(root)) {
       s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }
   }
@@ -100,8 +113,8 @@ class EncryptedTarArchiverTest extends ArchiverContract {
     return pb.start();
   }
 
-  private static TarArchiver.Encryption encryption(Path secret, String passphrase) {
-    return new TarArchiver.Encryption(List.of(publicKey), secret, passphrase.toCharArray());
+  private static ArchiveEncryption encryption(Path secret, String passphrase) {
+    return new ArchiveEncryption("tar", List.of(publicKey), List.of(), secret, passphrase.toCharArray());
   }
 
   @Override
@@ -110,7 +123,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
     return archiver(encryption(secretKey, PASSPHRASE));
   }
 
-  private TarArchiver archiver(TarArchiver.Encryption encryption) {
+  private TarArchiver archiver(ArchiveEncryption encryption) {
     return new TarArchiver(dir, new TarFormat(Compression.ZSTD, -1, 2), work.resolve(".bbdiy/tmp"), encryption);
   }
 
@@ -188,7 +201,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
         });
     assertThat(target).doesNotExist();
 
-    assertThatThrownBy(() -> archiver(new TarArchiver.Encryption(List.of(publicKey), null, null)).extract(
+    assertThatThrownBy(() -> archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null)).extract(
         stored.id(), ExtractionPlan.builder().map(BackupLayout.HOME, target).build(),
         TestContexts.run(work, Phase.EXTRACT)))
         .isInstanceOfSatisfying(BbdiyException.class, e -> {
@@ -200,7 +213,7 @@ class EncryptedTarArchiverTest extends ArchiverContract {
 
   @Test
   void without_the_key_verify_checks_the_encrypted_file_and_says_so() throws Exception {
-    TarArchiver publicOnly = archiver(new TarArchiver.Encryption(List.of(publicKey), null, null));
+    TarArchiver publicOnly = archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null));
     BackupId id = new BackupId("bitbucket-20260104-000000");
     StoredBackup pending = publicOnly.store(new dev.bbdiy.api.spi.BackupContent(work,
         List.of(BackupLayout.HOME, BackupLayout.DATABASE), summary(id)), TestContexts.run(work, Phase.ARCHIVE));
@@ -226,5 +239,157 @@ class EncryptedTarArchiverTest extends ArchiverContract {
     Files.writeString(notAKey, "hello");
     assertThatThrownBy(() -> OpenPgp.recipients(List.of(notAKey), "tar.encrypt-to"))
         .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION));
+  }
+
+  @Test
+  void a_gpg_recipient_is_exported_from_the_keyring_and_encrypted_to() throws Exception {
+    TarArchiver byRecipient = archiver(new ArchiveEncryption("tar", List.of(), List.of("bbdiy.backup@example.com"),
+        secretKey, PASSPHRASE.toCharArray()));
+    byRecipient.preflight(TestContexts.run(work, Phase.PREFLIGHT));
+    BackupId id = new BackupId("bitbucket-20260105-000000");
+
+    archiverStore(byRecipient, id);
+
+    assertThat(byRecipient.verify(id, TestContexts.run(work, Phase.VERIFY)).ok()).isTrue();
+    Process p = shell("gpg --batch --quiet --pinentry-mode loopback --passphrase '" + PASSPHRASE + "' --decrypt '"
+        + file(id) + "' | zstd -dc | tar -tf -");
+    String listing = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(listing).isZero();
+    assertThat(listing).contains("bitbucket-home/").contains("manifest.json");
+    try (var files = Files.list(work.resolve(".bbdiy/tmp"))) {
+      assertThat(files.filter(f -> f.getFileName().toString().startsWith("gpg-export-")))
+          .as("the exported key file is removed").isEmpty();
+    }
+  }
+
+  @Test
+  void a_recipient_missing_from_the_keyring_fails_preflight_saying_how_to_import_it() {
+    TarArchiver unknown = archiver(new ArchiveEncryption("tar", List.of(), List.of("nobody@example.com"), null,
+        null));
+
+    assertThatThrownBy(() -> unknown.preflight(TestContexts.run(work, Phase.PREFLIGHT)))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("no public key for 'nobody@example.com'").contains("gpg --import");
+        });
+  }
+
+  @Test
+  void a_recipient_that_gpg_would_read_as_an_option_is_refused() {
+    assertThatThrownBy(() -> new ArchiveEncryption("tar", List.of(), List.of("--output=/tmp/bbdiy-pwned"), null,
+        null)).isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("tar.gpg-recipient");
+        });
+  }
+
+  @Test
+  void required_encryption_without_a_key_is_a_configuration_error() {
+    TarArchiverProvider provider = new TarArchiverProvider();
+
+    assertThatThrownBy(() -> provider.create(TestContexts.providerContext(provider, java.util.Map.of("tar.dir",
+        dir.toString(), "tar.require-encryption", "true"), dev.bbdiy.api.BitbucketInstance.of("bitbucket", work),
+        work))).isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.CONFIGURATION);
+          assertThat(e.getMessage()).contains("tar.encrypt-to").contains("BITBUCKET_BACKUP_GPG_RECIPIENT");
+        });
+  }
+
+  /** Makes {@code <dir>/<id>.tar.gz.gpg} as Atlassian's gpg-zip strategy does: gpg-zip of the backup root. */
+  private Path atlassianGpgZip(BackupId id, Path root) throws Exception {
+    Path out = dir.resolve(id.value() + ".tar.gz.gpg");
+    Process p = shell("gpg-zip --encrypt --recipient bbdiy.backup@example.com --output '" + out + "' --tar-args '-C "
+        + root + "' .");
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as("gpg-zip: " + output).isZero();
+    return out;
+  }
+
+  @Test
+  void an_archive_of_atlassians_gpg_zip_is_listed_and_restored_unverified() throws Exception {
+    BackupId id = new BackupId("bitbucket-20250101-000000");
+    atlassianGpgZip(id, work);
+
+    StoredBackup listed = archiver.find(id).orElseThrow();
+    assertThat(listed.hasManifest()).isFalse();
+    assertThat(listed.format()).isEqualTo("tar.gz.gpg");
+    VerifyResult withKey = archiver.verify(id, TestContexts.run(work, Phase.VERIFY));
+    assertThat(withKey.ok()).isFalse();
+    assertThat(withKey.problems()).singleElement().asString().contains("no manifest");
+    VerifyResult withoutKey = archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null))
+        .verify(id, TestContexts.run(work, Phase.VERIFY));
+    assertThat(withoutKey.ok()).isFalse();
+    assertThat(withoutKey.problems()).singleElement().asString().contains("has no manifest", "tar.decrypt-key");
+
+    Path home = temp.resolve("restored/home");
+    Path db = temp.resolve("restored/db");
+    ExtractResult r = archiver.extract(id, ExtractionPlan.builder().map(BackupLayout.HOME, home)
+        .map(BackupLayout.DATABASE, db).build(), TestContexts.run(work, Phase.EXTRACT));
+
+    assertThat(r.verified()).isFalse();
+    assertThat(Trees.differences(work.resolve(BackupLayout.HOME), home, Trees.Check.MODE)).isEmpty();
+    assertThat(Files.readString(db.resolve("toc.dat"))).isEqualTo("table of contents");
+  }
+
+  @Test
+  void a_crafted_gpg_zip_archive_gets_the_same_entry_checks() throws Exception {
+    Path root = Files.createDirectories(temp.resolve("crafted"));
+    Files.createDirectories(root.resolve("bitbucket-home"));
+    Files.writeString(root.resolve("bitbucket-home/ok.txt"), "fine");
+    Files.createSymbolicLink(root.resolve("bitbucket-home/link"), Path.of("/etc"));
+    Files.createDirectories(root.resolve("bitbucket-home/link-target"));
+    BackupId id = new BackupId("bitbucket-20250102-000000");
+    // A symbolic link out of the home, and an entry written through it: tar keeps both as given.
+    Path plainTar = temp.resolve("crafted.tar");
+    Process t = shell("cd '" + root + "' && tar -cf '" + plainTar + "' ./bitbucket-home/link && mkdir -p x/bitbucket-home/link"
+        + " && echo pwned > x/bitbucket-home/link/bbdiy-crafted && tar -rf '" + plainTar + "' -C x"
+        + " ./bitbucket-home/link/bbdiy-crafted && gpg --batch --quiet --trust-model always --recipient"
+        + " bbdiy.backup@example.com --output '" + dir.resolve(id.value() + ".tar.gz.gpg") + "' --encrypt '" + plainTar
+        + "'");
+    assertThat(t.waitFor()).as(new String(t.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isZero();
+    Path home = temp.resolve("restored/home");
+
+    assertThatThrownBy(() -> archiver.extract(id, ExtractionPlan.builder().map(BackupLayout.HOME, home).build(),
+        TestContexts.run(work, Phase.EXTRACT))).isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+    assertThat(Path.of("/etc/bbdiy-crafted")).doesNotExist();
+  }
+
+  @Test
+  void closing_the_encrypting_stream_closes_the_store_beneath_it() throws Exception {
+    boolean[] closed = {false};
+    java.io.OutputStream store = new java.io.ByteArrayOutputStream() {
+      @Override
+      public void close() {
+        closed[0] = true;
+      }
+    };
+
+    OpenPgp.encrypt(store, OpenPgp.recipients(List.of(publicKey), "tar.encrypt-to")).close();
+
+    assertThat(closed[0]).as("the file (or upload) under the OpenPGP packets is closed").isTrue();
+  }
+
+  @Test
+  void without_the_key_an_archive_whose_summary_records_a_sha256_is_checked_against_it() throws Exception {
+    // What tar.encrypt-to wrote before the CRC-32C: the encrypted file's SHA-256 in the summary.
+    TarArchiver publicOnly = archiver(new ArchiveEncryption("tar", List.of(publicKey), List.of(), null, null));
+    BackupId id = new BackupId("bitbucket-20260106-000000");
+    archiverStore(publicOnly, id);
+    Path sidecar = Path.of(file(id) + TarFormat.SIDECAR_SUFFIX);
+    String summary = Files.readString(sidecar);
+    assertThat(summary).contains("\"" + ArchiveEncryption.ENCRYPTED_CRC32C + "\"");
+    String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(Files.readAllBytes(file(id))));
+    Files.writeString(sidecar, summary.replaceAll("\"" + ArchiveEncryption.ENCRYPTED_CRC32C + "\"\\s*:\\s*\"[0-9a-f]+\"",
+        "\"" + ArchiveEncryption.ENCRYPTED_SHA256 + "\":\"" + sha + "\""));
+
+    VerifyResult intact = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+    corrupt(id);
+    VerifyResult changed = publicOnly.verify(id, TestContexts.run(work, Phase.VERIFY));
+
+    assertThat(intact.ok()).as(intact.problems().toString()).isTrue();
+    assertThat(changed.ok()).isFalse();
+    assertThat(changed.problems()).anyMatch(p -> p.contains("its SHA-256 is"));
   }
 }

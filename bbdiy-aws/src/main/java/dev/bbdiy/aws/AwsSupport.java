@@ -166,7 +166,8 @@ final class AwsSupport {
   static BbdiyException failure(String provider, String what, String action, SdkException e) {
     if (e instanceof AwsServiceException) {
       AwsServiceException ae = (AwsServiceException) e;
-      String code = ae.awsErrorDetails() == null ? "" : ae.awsErrorDetails().errorCode();
+      String code = ae.awsErrorDetails() == null || ae.awsErrorDetails().errorCode() == null
+          ? "HTTP " + ae.statusCode() : ae.awsErrorDetails().errorCode();
       if (code.contains("Unauthorized") || code.contains("AccessDenied") || ae.statusCode() == 403) {
         return new BbdiyException(ErrorCode.CONFIGURATION, provider + ": " + what + " was denied (" + code
             + "): grant the IAM action " + action + " to the role bbdiy runs with", e);

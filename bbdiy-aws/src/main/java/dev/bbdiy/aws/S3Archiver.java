@@ -13,6 +13,7 @@ import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.api.spi.Settings;
+import dev.bbdiy.archive.ArchiveEncryption;
 import dev.bbdiy.archive.BlockOutputStream;
 import dev.bbdiy.archive.Compression;
 import dev.bbdiy.archive.TarFormat;
@@ -69,6 +70,7 @@ final class S3Archiver implements Archiver {
   private final String prefix;
   private final TarFormat format;
   private final Path tempDir;
+  private final @Nullable ArchiveEncryption encryption;
   private @Nullable S3Client s3;
   private final java.util.Map<BackupId, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -87,6 +89,7 @@ final class S3Archiver implements Archiver {
         .map(Integer::parseInt).orElse(-1), s.fullKey(S3ArchiverProvider.LEVEL)),
         s.integer(S3ArchiverProvider.THREADS));
     this.tempDir = tempDir;
+    this.encryption = ArchiveEncryption.of(PROVIDER, s);
     if (s.integer(S3ArchiverProvider.PART_SIZE) < 5) {
       throw BbdiyException.configuration("s3.part-size must be at least 5 (MiB): S3's minimum part size");
     }
@@ -121,8 +124,19 @@ final class S3Archiver implements Archiver {
     }
   }
 
+  private boolean encrypts() {
+    return encryption != null && encryption.encrypts();
+  }
+
   private String key(BackupId id) {
-    return prefix + id.value() + format.compression().extension();
+    return prefix + id.value() + format.compression().extension() + (encrypts() ? ArchiveEncryption.SUFFIX : "");
+  }
+
+  /** Returns the archive suffix of a stored name ({@code .tar.zst}, {@code .tar.zst.gpg}), or null. */
+  private static @Nullable String archiveSuffix(String name) {
+    String gpg = name.endsWith(ArchiveEncryption.SUFFIX) ? ArchiveEncryption.SUFFIX : "";
+    String suffix = Compression.suffixOf(name.substring(0, name.length() - gpg.length()));
+    return suffix == null ? null : suffix + gpg;
   }
 
   private String where(String key) {
@@ -140,6 +154,9 @@ final class S3Archiver implements Archiver {
       s3().headBucket(r -> r.bucket(bucket));
     } catch (SdkException e) {
       throw AwsSupport.failure(PROVIDER, "reaching bucket " + bucket, "s3:ListBucket", e);
+    }
+    if (encryption != null && encryption.encrypts()) {
+      encryption.recipients(tempDir); // a recipient missing from gpg's keyring fails now, not after the lock
     }
   }
 
@@ -169,14 +186,19 @@ final class S3Archiver implements Archiver {
     MultipartOutputStream out = new MultipartOutputStream(key, uploadId, ctx.cancellation());
     boolean completed = false;
     try {
-      TarFormat.Written written = format.write(out, content, tempDir, ctx);
+      ArchiveEncryption enc = encryption;
+      ArchiveEncryption.Sink sink = enc != null && enc.encrypts()
+          ? ArchiveEncryption.encrypt(out, enc.recipients(tempDir)) : null;
+      TarFormat.Written written = format.write(sink != null ? sink.stream() : out, content, tempDir, ctx);
       List<CompletedPart> parts = out.parts();
       s3().completeMultipartUpload(r -> r.bucket(bucket).key(key).uploadId(uploadId)
           .multipartUpload(m -> m.parts(parts)));
       completed = true;
-      StoredBackup stored = new StoredBackup(id, where(key), format.formatName(), written.size(), Instant.now(),
-          written.summary());
-      pending.put(id, new Pending(key, format.sidecar(written), stored));
+      StoredBackup stored = new StoredBackup(id, where(key), format.formatName()
+          + (sink != null ? ArchiveEncryption.SUFFIX : ""), sink != null ? sink.size() : written.size(),
+          Instant.now(), written.summary());
+      pending.put(id, new Pending(key, format.sidecar(written, sink != null ? sink.summaryFields()
+          : java.util.Map.of()), stored));
       return stored;
     } catch (IOException | RuntimeException e) {
       throw BbdiyException.wrap(e instanceof SdkException ? AwsSupport.failure(PROVIDER, "uploading " + where(key),
@@ -305,7 +327,7 @@ final class S3Archiver implements Archiver {
     for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
       keys.add(o.key());
       String name = o.key().substring(prefix.length());
-      if (!name.contains("/") && Compression.suffixOf(name) != null) {
+      if (!name.contains("/") && archiveSuffix(name) != null) {
         archives.add(o);
       }
     }
@@ -439,7 +461,7 @@ final class S3Archiver implements Archiver {
       for (S3Object o : s3().listObjectsV2Paginator(r -> r.bucket(bucket).prefix(prefix)).contents()) {
         keys.add(o.key());
         String name = o.key().substring(prefix.length());
-        if (!name.contains("/") && Compression.suffixOf(name) != null) {
+        if (!name.contains("/") && archiveSuffix(name) != null) {
           archives.add(o);
         }
       }
@@ -448,7 +470,7 @@ final class S3Archiver implements Archiver {
           continue; // not published: a run that died, or one still verifying
         }
         String name = o.key().substring(prefix.length());
-        String suffix = Compression.suffixOf(name);
+        String suffix = archiveSuffix(name);
         if (suffix == null) {
           continue; // not an archive of ours
         }
@@ -466,9 +488,13 @@ final class S3Archiver implements Archiver {
   }
 
   private @Nullable BackupSummary sidecar(String archiveKey) {
+    byte[] bytes = sidecarBytes(archiveKey);
+    return bytes == null ? null : TarFormat.parseSidecar(bytes);
+  }
+
+  private byte @Nullable [] sidecarBytes(String archiveKey) {
     try {
-      return TarFormat.parseSidecar(s3().getObjectAsBytes(r -> r.bucket(bucket)
-          .key(archiveKey + TarFormat.SIDECAR_SUFFIX)).asByteArray());
+      return s3().getObjectAsBytes(r -> r.bucket(bucket).key(archiveKey + TarFormat.SIDECAR_SUFFIX)).asByteArray();
     } catch (SdkException e) {
       if (String.valueOf(AwsSupport.code(e)).equals("NoSuchKey")) {
         return null;
@@ -502,6 +528,21 @@ final class S3Archiver implements Archiver {
   public VerifyResult verify(BackupId id, RunContext ctx) {
     String key = existingKey(id);
     try {
+      if (ArchiveEncryption.isEncrypted(key)) {
+        if (encryption == null || !encryption.canDecrypt()) {
+          Pending p = pending.get(id);
+          return ArchiveEncryption.verifyWithoutKey(id, where(key), open(key),
+              p != null ? p.sidecar() : sidecarBytes(key), PROVIDER, ctx);
+        }
+        Instant start = Instant.now();
+        try {
+          return TarFormat.verify(id, encryption.decrypt(open(key), id, where(key)), tempDir, ctx);
+        } catch (IOException e) {
+          // the integrity packet, checked when the decrypted stream is closed; or the download failed
+          return new VerifyResult(id, false, 0, 0, List.of(String.valueOf(e.getMessage())),
+              Duration.between(start, Instant.now()));
+        }
+      }
       return TarFormat.verify(id, open(key), tempDir, ctx);
     } catch (IOException e) {
       throw BbdiyException.provider(PROVIDER, "reading " + where(key) + " failed: " + e.getMessage(), e);
@@ -512,6 +553,16 @@ final class S3Archiver implements Archiver {
   public ExtractResult extract(BackupId id, ExtractionPlan plan, RunContext ctx) {
     String key = existingKey(id);
     try {
+      if (ArchiveEncryption.isEncrypted(key)) {
+        // Fails on a missing or wrong key or passphrase before anything is written.
+        InputStream clear = ArchiveEncryption.decrypt(encryption, PROVIDER, open(key), id, where(key));
+        try {
+          return TarFormat.extract(id, clear, plan, tempDir, ctx);
+        } catch (IOException e) {
+          throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "Backup " + id + " failed verification while it"
+              + " was restored: " + e.getMessage() + ". Restore an older backup.", e);
+        }
+      }
       return TarFormat.extract(id, open(key), plan, tempDir, ctx);
     } catch (IOException e) {
       throw BbdiyException.provider(PROVIDER, "reading " + where(key) + " failed: " + e.getMessage(), e);

@@ -11,7 +11,8 @@ import java.util.Set;
 
 /**
  * The {@code s3} archiver: backups streamed as {@code .tar.zst} straight into S3 with a multipart upload (no local
- * archive file), with server-side encryption and a storage class; listed, verified (streaming, against the
+ * archive file), with server-side encryption and a storage class, and optionally OpenPGP-encrypted while they are
+ * streamed ({@code encrypt-to}, {@code .tar.zst.gpg} objects that {@code gpg --decrypt} reads); listed, verified (streaming, against the
  * manifest), fetched for restore and deleted for retention. Works with S3-compatible stores through {@code
  * endpoint} and {@code path-style}.
  */
@@ -51,8 +52,11 @@ public final class S3ArchiverProvider implements ArchiverProvider {
 
   @Override
   public List<Setting> settings() {
-    return List.of(BUCKET, PREFIX, AwsSupport.REGION, AwsSupport.ENDPOINT, PATH_STYLE, SSE, KMS_KEY, STORAGE_CLASS,
-        COMPRESSION, LEVEL, THREADS, PART_SIZE, UPLOADS, AwsSupport.API_TIMEOUT);
+    List<Setting> all = new java.util.ArrayList<>(List.of(BUCKET, PREFIX, AwsSupport.REGION, AwsSupport.ENDPOINT,
+        PATH_STYLE, SSE, KMS_KEY, STORAGE_CLASS, COMPRESSION, LEVEL, THREADS, PART_SIZE, UPLOADS,
+        AwsSupport.API_TIMEOUT));
+    all.addAll(dev.bbdiy.archive.ArchiveEncryption.settings());
+    return List.copyOf(all);
   }
 
   @Override

@@ -332,9 +332,9 @@ final class Config {
             + (fromVarsFile ? "BACKUP_DISK_TYPE=rsync" : "home.type=rsync") + "), or take the ZFS snapshots with"
             + " your own tool around a lock (see LockAroundYourOwnSnapshot in the examples).";
       case "archive.type=gpg-zip":
-        return "bbdiy has no gpg-zip archiver yet; " + plugin + " Until then, use "
-            + (fromVarsFile ? "BACKUP_ARCHIVE_TYPE=tar" : "archive.type=tar") + " and keep the archive directory"
-            + " encrypted at rest.";
+        return "Atlassian's gpg-zip is bbdiy's tar archiver with OpenPGP encryption: set archive.type=tar,"
+            + " tar.gpg-recipient=<recipient in gpg's keyring> (or tar.encrypt-to=<public key file>) and"
+            + " tar.require-encryption=true.";
       default:
         return "Put the provider's jar into a plugins directory (or point plugins.dir at its directory), or"
             + " correct the name.";

@@ -38,6 +38,8 @@ final class VarsMapping {
   private static final Map<String, String> RENAMED = renamed();
   /** Volume types for which the scripts pass {@code RESTORE_DISK_IOPS} ("Ignored otherwise"). */
   private static final Set<String> PROVISIONED_IOPS = Set.of("io1", "io2");
+  /** An implied setting's value that is another variable's: {@code ${NAME}}. */
+  private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
   private static final Pattern TAG_JSON = Pattern.compile(
       "\\{\\s*\"Key\"\\s*:\\s*\"([^\"]*)\"\\s*,\\s*\"Value\"\\s*:\\s*\"([^\"]*)\"\\s*}\\s*,?\\s*");
   /** Variables of the scripts' example files bbdiy does not use, by reason, each with the example's value. */
@@ -142,7 +144,7 @@ final class VarsMapping {
     String disk = "BACKUP_DISK_TYPE";
     if (vars.containsKey(disk)) {
       used.add(disk);
-      put(Kind.HOME.key(), name(value(disk)), disk);
+      put(Kind.HOME.key(), strategy(Kind.HOME, value(disk), disk), disk);
     }
     String database = "BACKUP_DATABASE_TYPE";
     if (vars.containsKey(database)) {
@@ -170,9 +172,48 @@ final class VarsMapping {
               + " it");
           break;
         default:
-          put(Kind.ARCHIVER.key(), a, archive);
+          put(Kind.ARCHIVER.key(), strategy(Kind.ARCHIVER, a, archive), archive);
       }
     }
+  }
+
+  /**
+   * Returns the provider a strategy value selects: the one of that name, else one that declares the value among
+   * its {@link Provider#varsFileStrategies()}, whose implied settings are put too (with a warning saying what the
+   * value was read as), else the value itself (refused later, naming what is installed).
+   */
+  private String strategy(Kind kind, String value, String variable) {
+    String v = name(value);
+    Map<String, Provider> installed = registry.providers(kind);
+    if (installed.containsKey(v) || v.equals("none")) {
+      return v;
+    }
+    for (Provider p : installed.values()) {
+      Map<String, String> implied = p.varsFileStrategies().get(v);
+      if (implied == null) {
+        continue;
+      }
+      List<String> shown = new ArrayList<>();
+      for (Map.Entry<String, String> e : new TreeMap<>(implied).entrySet()) {
+        String key = p.name() + "." + e.getKey();
+        Matcher ref = VARIABLE.matcher(e.getValue());
+        if (ref.matches()) {
+          String from = ref.group(1);
+          used.add(from);
+          if (isSet(from)) {
+            put(key, String.join(",", Objects.requireNonNull(vars.get(from))).trim(), from);
+            shown.add(key + " from " + from);
+          }
+        } else {
+          put(key, e.getValue(), variable);
+          shown.add(key + "=" + e.getValue());
+        }
+      }
+      warnings.add(variable + "=" + value.trim() + " is read as " + kind.key() + "=" + p.name()
+          + (shown.isEmpty() ? "" : " with " + String.join(", ", shown)));
+      return p.name();
+    }
+    return v;
   }
 
   /** Returns the provider name a strategy value means: empty and {@code none} are none. */
@@ -429,10 +470,10 @@ final class VarsMapping {
         + " cannot be turned off)", examples("CURL_OPTIONS", "-L -s -f")));
     u.add(new Unused("bbdiy chooses pg_dump's options itself (postgresql.jobs sets the parallel jobs)", examples(
         "PG_PARALLEL", "|-j 5", "PG_SNAPSHOT_OPT", "|--no-synchronized-snapshots")));
-    u.add(new Unused("they belong to strategies this file does not select, or bbdiy has no provider for (zfs,"
-        + " gpg-zip)", examples("MYSQL_HOST", "", "MYSQL_USERNAME", "", "MYSQL_PASSWORD", "",
-        "MYSQL_BACKUP_OPTIONS", "", "ZFS_FILESYSTEM_NAMES", "|tank/atlassian-home",
-        "BITBUCKET_BACKUP_GPG_RECIPIENT", "", "POSTGRESQL_SERVICE_NAME", "postgresql[0-9.]*")));
+    u.add(new Unused("they belong to strategies this file does not select", examples("MYSQL_HOST", "",
+        "MYSQL_USERNAME", "", "MYSQL_PASSWORD", "", "MYSQL_BACKUP_OPTIONS", "", "ZFS_FILESYSTEM_NAMES",
+        "|tank/atlassian-home", "BITBUCKET_BACKUP_GPG_RECIPIENT", "", "POSTGRESQL_SERVICE_NAME",
+        "postgresql[0-9.]*")));
     u.add(new Unused("bbdiy extracts straight into the restore targets", examples("BITBUCKET_RESTORE_ROOT", "")));
     // Read from the instance metadata by the AWS example; bbdiy reads what it needs itself.
     u.add(new Unused("", examples("AWS_INFO", "(?s).*", "AWS_ACCOUNT_ID", "(?s).*", "AWS_EC2_INSTANCE_TYPE",

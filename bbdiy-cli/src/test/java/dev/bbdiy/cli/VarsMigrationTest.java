@@ -311,19 +311,51 @@ class VarsMigrationTest {
   }
 
   @Test
-  void zfs_maps_to_the_zfs_provider_and_gpg_zip_is_refused_until_a_provider_of_that_name_exists() throws Exception {
+  void zfs_maps_to_the_zfs_provider() throws Exception {
     Path zfs = write("zfs.vars.sh", shipped(POSTGRES_RSYNC).replace("BACKUP_DISK_TYPE=rsync", "BACKUP_DISK_TYPE=zfs"));
     Run r = run("check", "--vars-file", zfs.toString());
     assertThat(r.code()).as("no Bitbucket answers here").isNotZero();
     assertThat(r.err()).as("zfs names the zfs provider now").doesNotContain("No home provider named")
         .doesNotContain("no zfs provider");
+  }
 
-    Path gpg = write("gpg.vars.sh", shipped(POSTGRES_RSYNC).replace("BACKUP_ARCHIVE_TYPE=tar",
+  @Test
+  void gpg_zip_is_tar_encrypted_to_the_recipient_uncompressed_as_their_restore_reads_it() throws Exception {
+    Path vars = write("gpg.vars.sh", shipped(MAIN).replace("BACKUP_ARCHIVE_TYPE=tar", "BACKUP_ARCHIVE_TYPE=gpg-zip")
+        .replace("BITBUCKET_BACKUP_GPG_RECIPIENT=\n", "BITBUCKET_BACKUP_GPG_RECIPIENT=backup@example.com\n")
+        .replace("BITBUCKET_BACKUP_PASS=\n", "BITBUCKET_BACKUP_PASS=x\n")
+        .replace("BITBUCKET_BACKUP_ARCHIVE_ROOT=\n", "BITBUCKET_BACKUP_ARCHIVE_ROOT=/backup/archives\n"));
+
+    VarsMapping.Result m = mapping(vars);
+
+    assertThat(m.configuration()).containsEntry("archive.type", "tar")
+        .containsEntry("tar.gpg-recipient", "backup@example.com").containsEntry("tar.require-encryption", "true")
+        .containsEntry("tar.compression", "none").containsEntry("tar.dir", "/backup/archives");
+    assertThat(m.origins()).containsEntry("tar.gpg-recipient", "BITBUCKET_BACKUP_GPG_RECIPIENT")
+        .containsEntry("archive.type", "BACKUP_ARCHIVE_TYPE");
+    assertThat(m.warnings()).singleElement().asString()
+        .contains("BACKUP_ARCHIVE_TYPE=gpg-zip is read as archive.type=tar", "tar.gpg-recipient from"
+            + " BITBUCKET_BACKUP_GPG_RECIPIENT");
+  }
+
+  @Test
+  void gpg_zip_without_a_recipient_is_refused_before_anything_runs_and_tar_ignores_the_recipient()
+      throws Exception {
+    Path vars = write("gpg.vars.sh", shipped(POSTGRES_RSYNC).replace("BACKUP_ARCHIVE_TYPE=tar",
         "BACKUP_ARCHIVE_TYPE=gpg-zip"));
-    Run g = run("check", "--vars-file", gpg.toString());
-    assertThat(g.code()).isEqualTo(2);
-    assertThat(g.err()).contains("BACKUP_ARCHIVE_TYPE=gpg-zip in the vars file: No archiver named 'gpg-zip'",
-        "BACKUP_ARCHIVE_TYPE=tar");
+    Run g = run("backup", "--vars-file", vars.toString(), "--set", "bitbucket.url=" + bitbucket.url(), "--set",
+        "work.dir=" + temp.resolve("work"), "--set", "tar.dir=" + temp.resolve("archives"));
+    assertThat(g.code()).as(g.all()).isEqualTo(2);
+    assertThat(g.err()).contains("tar.require-encryption", "BITBUCKET_BACKUP_GPG_RECIPIENT")
+        .doesNotContain("No archiver named");
+    assertThat(bitbucket.server().calls(Endpoint.LOCK)).isZero();
+
+    // BACKUP_ARCHIVE_TYPE=tar: Atlassian's tar strategy does not encrypt, whatever the recipient says.
+    VarsMapping.Result tar = mapping(write("tar.vars.sh", shipped(MAIN)
+        .replace("BITBUCKET_BACKUP_GPG_RECIPIENT=\n", "BITBUCKET_BACKUP_GPG_RECIPIENT=backup@example.com\n")));
+    assertThat(tar.configuration()).containsEntry("archive.type", "tar").doesNotContainKey("tar.gpg-recipient")
+        .doesNotContainKey("tar.require-encryption");
+    assertThat(String.join("\n", tar.warnings())).contains("BITBUCKET_BACKUP_GPG_RECIPIENT is not used");
   }
 
   @Test

@@ -43,6 +43,7 @@ public final class ChildProcess {
   private final Consumer<String> stderr;
   private final @Nullable CancellationSignal cancellation;
   private final Duration grace;
+  private final @Nullable Duration timeout;
   private final String name;
 
   private ChildProcess(Builder b) {
@@ -55,6 +56,7 @@ public final class ChildProcess {
     this.stderr = b.stderr;
     this.cancellation = b.cancellation;
     this.grace = b.grace;
+    this.timeout = b.timeout;
     this.name = b.name == null ? Path.of(command.get(0)).getFileName().toString() : b.name;
   }
 
@@ -131,6 +133,12 @@ public final class ChildProcess {
     try {
       int code;
       try {
+        if (timeout != null && !process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          terminate(process);
+          awaitExit(process);
+          throw BbdiyException.provider(name, command.get(0) + " did not finish within " + timeout.toSeconds()
+              + " s and was stopped", null);
+        }
         code = process.waitFor();
       } catch (InterruptedException e) {
         terminate(process);
@@ -272,6 +280,7 @@ public final class ChildProcess {
     private Consumer<String> stderr = line -> {};
     private @Nullable CancellationSignal cancellation;
     private Duration grace = Duration.ofSeconds(10);
+    private @Nullable Duration timeout;
     private @Nullable String name;
 
     private Builder(List<String> command) {
@@ -329,6 +338,18 @@ public final class ChildProcess {
     /** Sets the time between SIGTERM and SIGKILL (default 10 s). */
     public Builder grace(Duration grace) {
       this.grace = grace;
+      return this;
+    }
+
+    /**
+     * Stops the process (SIGTERM to it and its descendants, then SIGKILL after the grace period) when it has not
+     * exited after {@code timeout}; {@link #run()} then throws {@link ErrorCode#PROVIDER_FAILED}. Default: no limit.
+     */
+    public Builder timeout(Duration timeout) {
+      if (timeout.isNegative() || timeout.isZero()) {
+        throw new IllegalArgumentException("timeout must be positive: " + timeout);
+      }
+      this.timeout = timeout;
       return this;
     }
 
