@@ -173,27 +173,9 @@ public final class ResticArchiver implements Archiver {
   @Override
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
-    if (!content.sources().isEmpty()) {
-      // restic stores paths as they are on disk: a snapshot elsewhere cannot become bitbucket-home in the layout.
-      throw BbdiyException.configuration("The restic archiver cannot store " + content.sources().get(0).path()
-          + " from a snapshot read in place (" + content.sources().get(0).directory() + "): use home.type=copy or"
-          + " rsync with restic, or archive.type=tar, directory or s3 with this home provider");
-    }
     ctx.cancellation().throwIfCancelled();
-    List<Snapshots.Snapshot> existing;
-    try {
-      existing = snapshotsOf(id, ctx);
-    } catch (BbdiyException e) {
-      if (e.code() != ErrorCode.NOT_FOUND || !init) {
-        throw e;
-      }
-      ctx.progress().message("restic: creating the repository " + repositoryName);
-      restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
-          + repositoryName);
-      existing = List.of();
-    }
-    if (pending.containsKey(id) || !existing.isEmpty()) {
-      throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
+    if (pending.containsKey(id)) {
+      throw BbdiyException.refused("A backup named " + id + " is already being written to the restic repository "
           + repositoryName + "; not replacing it");
     }
     Path root = content.root();
@@ -204,17 +186,21 @@ public final class ResticArchiver implements Archiver {
         targets.add(p);
       }
     }
+    // The listing that refuses a duplicate id runs while restic backs up: each restic start opens the repository,
+    // a second or more on a loaded machine or a remote repository, which the backup need not wait for.
+    Listing existing = new Listing(id, ctx);
     BackupSummary summary;
-    boolean started = false;
-    String snapshotId;
+    String snapshotId = null;
     try {
+      existing.start();
       PrivateFiles.createPrivateDirectories(stateDir);
-      summary = writeManifest(content, targets, manifest, ctx);
+      List<String> excluded = new ArrayList<>();
+      summary = writeManifest(content, targets, manifest, excluded, ctx);
       targets.add(BackupLayout.MANIFEST);
-      started = true;
-      snapshotId = backup(id, root, targets, summary, ctx);
+      snapshotId = backupOrInit(id, content, targets, excluded, summary, existing, ctx);
     } catch (IOException | RuntimeException e) {
-      if (started) {
+      existing.join();
+      if (snapshotId != null || existing.started()) {
         forgetQuietly(id);
       }
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "restic: cannot store " + id + " in "
@@ -227,8 +213,8 @@ public final class ResticArchiver implements Archiver {
       }
     }
     if (snapshotId != null) {
-      // The id restic printed: no second listing (each restic start opens the repository, a second or more on
-      // a remote one). A concurrent writer of the same id is caught by commit, which lists before publishing.
+      // The id restic printed: no second listing. A concurrent writer of the same id is caught by commit, which
+      // lists before publishing.
       Snapshots.Snapshot s = new Snapshots.Snapshot(snapshotId, "", Instant.now(),
           List.of(TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag));
       pending.put(id, new Pending(s, summary));
@@ -246,17 +232,135 @@ public final class ResticArchiver implements Archiver {
     return stored(id, s, summary);
   }
 
+  /**
+   * Runs the backup while {@code existing} lists the repository; creates a missing repository first when allowed,
+   * and refuses (after forgetting what it wrote) a backup id the repository already holds.
+   */
+  private @Nullable String backupOrInit(BackupId id, BackupContent content, List<String> targets,
+      List<String> excluded, BackupSummary summary, Listing existing, RunContext ctx) throws IOException {
+    String snapshotId;
+    try {
+      snapshotId = backup(id, content, targets, excluded, summary, ctx);
+    } catch (BbdiyException e) {
+      if (existing.result() == null && existing.missingRepository()) {
+        if (!init) {
+          throw existing.failure();
+        }
+        ctx.progress().message("restic: creating the repository " + repositoryName);
+        restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
+            + repositoryName);
+        return backup(id, content, targets, excluded, summary, ctx);
+      }
+      throw e;
+    }
+    List<Snapshots.Snapshot> found = existing.result();
+    if (found == null) {
+      throw existing.failure();
+    }
+    if (found.stream().anyMatch(s -> snapshotId == null || !s.id().startsWith(snapshotId))) {
+      forgetQuietly(id);
+      throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
+          + repositoryName + "; not replacing it");
+    }
+    return snapshotId;
+  }
+
+  /** The repository's snapshots of one backup id, listed by a restic process on a thread of its own. */
+  private final class Listing {
+    private final BackupId id;
+    private final RunContext ctx;
+    private @Nullable Thread thread;
+    private @Nullable List<Snapshots.Snapshot> result;
+    private @Nullable BbdiyException failure;
+
+    Listing(BackupId id, RunContext ctx) {
+      this.id = id;
+      this.ctx = ctx;
+    }
+
+    void start() {
+      Thread t = new Thread(() -> {
+        try {
+          result = snapshotsOf(id, ctx);
+        } catch (BbdiyException e) {
+          failure = e;
+        } catch (RuntimeException e) {
+          failure = BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "restic: cannot list " + repositoryName);
+        }
+      }, "restic-listing");
+      t.setDaemon(true);
+      thread = t;
+      t.start();
+    }
+
+    boolean started() {
+      return thread != null;
+    }
+
+    void join() {
+      Thread t = thread;
+      boolean interrupted = false;
+      while (t != null && t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    /** The snapshots found, or {@code null} if the listing failed. */
+    @Nullable List<Snapshots.Snapshot> result() {
+      join();
+      return result;
+    }
+
+    boolean missingRepository() {
+      join();
+      BbdiyException f = failure;
+      return f != null && f.code() == ErrorCode.NOT_FOUND;
+    }
+
+    BbdiyException failure() {
+      join();
+      BbdiyException f = failure;
+      return f != null ? f : new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: listing " + repositoryName
+          + " gave no result");
+    }
+  }
+
   private StoredBackup stored(BackupId id, Snapshots.Snapshot s, @Nullable BackupSummary summary) {
     return new StoredBackup(id, repositoryName + " snapshot " + s.shortId(), "restic",
         summary == null ? 0 : summary.bytes(), s.time(), summary);
   }
 
-  /** Runs {@code restic backup} of {@code targets} (relative to {@code root}, so at the top of the snapshot). */
-  private @Nullable String backup(BackupId id, Path root, List<String> targets, BackupSummary summary,
-      RunContext ctx) {
+  /**
+   * Runs {@code restic backup} of {@code targets} (relative to the working directory, so at the top of the
+   * snapshot), through a {@link SourceView} when parts come from content sources.
+   */
+  private @Nullable String backup(BackupId id, BackupContent content, List<String> targets, List<String> excluded,
+      BackupSummary summary, RunContext ctx) throws IOException {
+    if (content.sources().isEmpty()) {
+      return backup(id, content.root(), targets, List.of(), summary, ctx);
+    }
+    try (SourceView view = SourceView.create(tempDir.resolveSibling("restic-view"), content.root(), targets,
+        content.sources(), excluded, tempDir)) {
+      return backup(id, view.directory(), List.of(), view.arguments(), summary, ctx);
+    }
+  }
+
+  private @Nullable String backup(BackupId id, Path root, List<String> targets, List<String> options,
+      BackupSummary summary, RunContext ctx) {
     List<String> args = new ArrayList<>(List.of("backup", "--json", "--tag",
-        String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag), "--"));
-    args.addAll(targets);
+        String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag)));
+    args.addAll(options);
+    if (!targets.isEmpty()) {
+      args.add("--");
+      args.addAll(targets);
+    }
     ProgressReporter progress = ctx.progress();
     long[] added = {-1};
     String[] snapshot = {null};
@@ -304,8 +408,9 @@ public final class ResticArchiver implements Archiver {
    * Writes {@code manifest.json} into the working copy's root: every entry with its SHA-256, the digests of
    * unchanged files taken from the last backup's cache.
    */
-  private BackupSummary writeManifest(BackupContent content, List<String> targets, Path manifest, RunContext ctx)
-      throws IOException {
+  private BackupSummary writeManifest(BackupContent content, List<String> targets, Path manifest,
+      List<String> excluded, RunContext ctx) throws IOException {
+    ExcludedEntries left = new ExcludedEntries(content.sources(), excluded);
     Files.createDirectories(tempDir);
     Files.deleteIfExists(manifest);
     Path entries = Files.createTempFile(tempDir, "restic-entries-", ".json");
@@ -315,10 +420,12 @@ public final class ResticArchiver implements Archiver {
       ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
       try (DigestCache cache = new DigestCache(stateDir.resolve("digests.bin"))) {
         try (ManifestCodec.EntriesWriter out = new ManifestCodec.EntriesWriter(entries)) {
-          new TreeWalker(ctx.cancellation()).walk(content.root(), targets, (path, rel, meta) -> {
+          new TreeWalker(ctx.cancellation()).walk(content.root(), targets, content.sources(), (path, rel, meta) -> {
             switch (meta.type()) {
-              case DIRECTORY -> out.add(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(),
-                  seconds(meta), null));
+              case DIRECTORY -> {
+                out.add(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(), seconds(meta), null));
+                left.visitDirectory(path, rel);
+              }
               case SYMLINK -> out.add(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(),
                   seconds(meta), FileNames.raw(Files.readSymbolicLink(path))));
               case FILE -> {
