@@ -173,21 +173,21 @@ public final class ResticArchiver implements Archiver {
         targets.add(p);
       }
     }
-    // The listing that refuses a duplicate id runs while restic backs up: each restic start opens the repository,
-    // a second or more on a loaded machine or a remote repository, which the backup need not wait for.
-    SnapshotStore.Listing existing = snapshots.new Listing(id, ctx);
+    // No listing before the backup to refuse an id the repository holds: each restic start derives the
+    // repository's key (scrypt) and opens it, a second or more on a loaded machine, more than an incremental
+    // backup takes. commit lists once after publishing and refuses (forgetting its own) if the id was taken.
     BackupSummary summary;
     String snapshotId = null;
+    boolean started = false;
     try {
-      existing.start();
       PrivateFiles.createPrivateDirectories(stateDir);
       List<String> excluded = new ArrayList<>();
       summary = ManifestPass.write(content, targets, manifest, excluded, tempDir, stateDir, ctx);
       targets.add(BackupLayout.MANIFEST);
-      snapshotId = backupOrInit(id, content, targets, excluded, summary, existing, ctx);
+      started = true;
+      snapshotId = backupOrInit(id, content, targets, excluded, summary, ctx);
     } catch (IOException | RuntimeException e) {
-      existing.join();
-      if (snapshotId != null || existing.started()) {
+      if (started) {
         snapshots.forgetQuietly(id);
       }
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "restic: cannot store " + id + " in "
@@ -200,8 +200,8 @@ public final class ResticArchiver implements Archiver {
       }
     }
     if (snapshotId != null) {
-      // The id restic printed: no second listing. A concurrent writer of the same id is caught by commit, which
-      // lists before publishing.
+      // The id restic printed: no second listing. A writer of the same id that published after the listing is
+      // caught by commit, which lists after publishing.
       Snapshots.Snapshot s = new Snapshots.Snapshot(snapshotId, "", Instant.now(),
           List.of(TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag));
       pending.put(id, new Pending(s, summary));
@@ -219,37 +219,20 @@ public final class ResticArchiver implements Archiver {
     return stored(id, s, summary);
   }
 
-  /**
-   * Runs the backup while {@code existing} lists the repository; creates a missing repository first when allowed,
-   * and refuses (after forgetting what it wrote) a backup id the repository already holds.
-   */
+  /** Runs the backup; creates a missing repository first when {@code restic.init} allows it. */
   private @Nullable String backupOrInit(BackupId id, BackupContent content, List<String> targets,
-      List<String> excluded, BackupSummary summary, SnapshotStore.Listing existing, RunContext ctx) throws IOException {
-    String snapshotId;
+      List<String> excluded, BackupSummary summary, RunContext ctx) throws IOException {
     try {
-      snapshotId = backup(id, content, targets, excluded, summary, ctx);
+      return backup(id, content, targets, excluded, summary, ctx);
     } catch (BbdiyException e) {
-      if (existing.result() == null && existing.missingRepository()) {
-        if (!init) {
-          throw existing.failure();
-        }
-        ctx.progress().message("restic: creating the repository " + repositoryName);
-        restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
-            + repositoryName);
-        return backup(id, content, targets, excluded, summary, ctx);
+      if (e.code() != ErrorCode.NOT_FOUND || !init) {
+        throw e;
       }
-      throw e;
     }
-    List<Snapshots.Snapshot> found = existing.result();
-    if (found == null) {
-      throw existing.failure();
-    }
-    if (found.stream().anyMatch(s -> snapshotId == null || !s.id().startsWith(snapshotId))) {
-      snapshots.forgetQuietly(id);
-      throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
-          + repositoryName + "; not replacing it");
-    }
-    return snapshotId;
+    ctx.progress().message("restic: creating the repository " + repositoryName);
+    restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
+        + repositoryName);
+    return backup(id, content, targets, excluded, summary, ctx);
   }
 
   private StoredBackup stored(BackupId id, Snapshots.Snapshot s, @Nullable BackupSummary summary) {
@@ -316,6 +299,10 @@ public final class ResticArchiver implements Archiver {
           + String.join(", ", errors) + "); the snapshot would be incomplete, so it was removed. Check the"
           + " permissions of the working directory and retry");
     }
+    if (!r.succeeded() && r.noRepository()) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "There is no restic repository at " + repositoryName
+          + ". Create it with 'restic init', or set restic.init=true, or correct restic.repository");
+    }
     r.orThrow("backup of " + id + " to " + repositoryName);
     if (added[0] >= 0) {
       progress.message("restic added " + added[0] + " bytes to the repository for " + summary.files() + " files of "
@@ -331,16 +318,34 @@ public final class ResticArchiver implements Archiver {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "restic: no pending backup " + id + " to publish in "
           + repositoryName);
     }
-    List<Snapshots.Snapshot> all = snapshots.snapshotsOf(id, null);
-    if (all.stream().anyMatch(s -> !s.tags().contains(PENDING))) {
+    // One listing, after the tag: restic gives the retagged snapshot a new id and names the old one "original",
+    // which tells ours from a snapshot of the same id someone else published meanwhile.
+    restic.run(List.of("tag", "--remove", PENDING, p.snapshot().id()), null, line -> {}, null)
+        .orThrow("publishing " + id + " (restic tag)");
+    Snapshots.Snapshot published = null;
+    boolean other = false;
+    for (Snapshots.Snapshot s : snapshots.snapshotsOf(id, null)) {
+      if (s.tags().contains(PENDING)) {
+        continue;
+      }
+      if (published == null && s.isOrCameFrom(p.snapshot().id())) {
+        published = s;
+      } else {
+        other = true;
+      }
+    }
+    if (other) {
+      pending.remove(id);
+      if (published != null) {
+        restic.run(List.of("forget", published.id()), null, line -> {}, null);
+      }
       throw BbdiyException.refused("A backup named " + id + " appeared in the restic repository " + repositoryName
           + " while this one was written; not replacing it");
     }
-    restic.run(List.of("tag", "--remove", PENDING, p.snapshot().id()), null, line -> {}, null)
-        .orThrow("publishing " + id + " (restic tag)");
-    Snapshots.Snapshot published = snapshots.snapshotsOf(id, null).stream().filter(s -> !s.tags().contains(PENDING))
-        .findFirst().orElseThrow(() -> new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: " + id
-            + " is not listed after 'restic tag' published it; check the repository with 'restic snapshots'"));
+    if (published == null) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: " + id + " is not listed after 'restic tag'"
+          + " published it; check the repository with 'restic snapshots'");
+    }
     pending.remove(id);
     snapshots.cacheSummary(published.tree(), p.summary());
     return stored(id, published, p.summary());
