@@ -58,7 +58,7 @@ final class ManifestPass {
               case SYMLINK -> out.add(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(),
                   seconds(meta), FileNames.raw(Files.readSymbolicLink(path))));
               case FILE -> {
-                byte[] digest = cache.lookup(rel, meta);
+                byte[] digest = cache.lookup(rel, meta, inSource(content, rel));
                 if (digest == null) {
                   digest = digest(path, meta, rel, sha, buffer);
                 }
@@ -125,6 +125,16 @@ final class ManifestPass {
           + FileNames.display(rel) + ". Nothing may write to the working directory during a backup.");
     }
     return sha.digest();
+  }
+
+  /** Whether {@code rel} is read from a content source (a file-system snapshot). */
+  private static boolean inSource(BackupContent content, String rel) {
+    for (var s : content.sources()) {
+      if (rel.startsWith(s.path() + "/")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static MessageDigest sha256() {

@@ -2,6 +2,7 @@ package dev.bbdiy.snapshot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.bbdiy.api.BackupEvent;
 import dev.bbdiy.api.BackupResult;
 import dev.bbdiy.api.BitbucketInstance;
 import dev.bbdiy.api.InstanceType;
@@ -20,7 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,10 +89,18 @@ class BtrfsResticTest {
   void backs_up_the_snapshot_in_place_twice_and_restores_the_same_tree() throws Exception {
     BackupResult first = engine().build().backup();
     Files.writeString(home.home().resolve("shared/changed-between-backups.txt"), "second backup only");
-    BackupResult second = engine().build().backup();
+    // A subvolume made now takes the device number the first snapshot freed, so the second is on another device.
+    fs.subvolume("holds-a-device");
+    List<BackupEvent> events = new CopyOnWriteArrayList<>();
+    BackupResult second = engine().listener(events::add).build().backup();
 
     assertThat(second.stored().id()).isNotEqualTo(first.stored().id());
-    assertThat(fs.subvolumes()).as("the snapshots are released").containsExactly("bitbucket/home");
+    // The second snapshot is a new subvolume (a new device): the unchanged files' digests are still reused.
+    assertThat(events).filteredOn(BackupEvent.Progress.class::isInstance).map(e -> ((BackupEvent.Progress) e)
+        .message()).anySatisfy(m -> assertThat(m).matches("restic: (\\d+) of \\d+ files unchanged since the last"
+            + " backup.*"));
+    assertThat(fs.subvolumes()).as("the snapshots are released").containsExactlyInAnyOrder("bitbucket/home",
+        "holds-a-device");
     assertThat(temp.resolve("work/bitbucket-home")).as("no staging copy").isEmptyDirectory();
     Path target = temp.resolve("restored");
     RestoreResult restored = engine().build().restore(RestoreRequest.builder(second.stored().id())
