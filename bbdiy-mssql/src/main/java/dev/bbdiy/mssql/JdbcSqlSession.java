@@ -1,5 +1,6 @@
 package dev.bbdiy.mssql;
 
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -18,30 +19,50 @@ final class JdbcSqlSession implements SqlSession {
   }
 
   static SqlSession.Connector connector(MssqlConfig cfg) {
-    return () -> {
-      Properties p = new Properties();
-      p.setProperty("databaseName", "master");
-      p.setProperty("applicationName", "bbdiy");
-      p.setProperty("encrypt", cfg.encrypt());
-      p.setProperty("trustServerCertificate", Boolean.toString(cfg.trustServerCertificate()));
-      p.setProperty("loginTimeout", "15");
-      if (cfg.trustStore() != null) {
-        p.setProperty("trustStore", cfg.trustStore().toString());
+    return () -> new JdbcSqlSession(DriverManager.getConnection(url(cfg), properties(cfg, windows())));
+  }
+
+  /** The driver's URL: host and port only; everything else, secrets included, goes in the properties. */
+  static String url(MssqlConfig cfg) {
+    return "jdbc:sqlserver://" + cfg.host() + ":" + cfg.port();
+  }
+
+  /**
+   * The connection properties, as Microsoft's driver names them: {@code encrypt} and {@code
+   * trustServerCertificate} as configured (certificates are checked unless told otherwise), the trust store, and
+   * either the SQL login or integrated authentication, which outside Windows is Kerberos ({@code
+   * authenticationScheme=JavaKerberos}: the native SSPI library exists only on Windows).
+   */
+  static Properties properties(MssqlConfig cfg, boolean windows) {
+    Properties p = new Properties();
+    p.setProperty("databaseName", "master");
+    p.setProperty("applicationName", "bbdiy");
+    p.setProperty("encrypt", cfg.encrypt());
+    p.setProperty("trustServerCertificate", Boolean.toString(cfg.trustServerCertificate()));
+    p.setProperty("loginTimeout", "15");
+    Path trustStore = cfg.trustStore();
+    if (trustStore != null) {
+      p.setProperty("trustStore", trustStore.toString());
+    }
+    if (cfg.trustStorePassword() != null) {
+      p.setProperty("trustStorePassword", java.util.Objects.requireNonNull(cfg.trustStorePassword()).reveal());
+    }
+    if (cfg.integratedSecurity()) {
+      p.setProperty("integratedSecurity", "true");
+      if (!windows) {
+        p.setProperty("authenticationScheme", "JavaKerberos");
       }
-      if (cfg.trustStorePassword() != null) {
-        p.setProperty("trustStorePassword", cfg.trustStorePassword().reveal());
+    } else {
+      p.setProperty("user", cfg.user());
+      if (cfg.password() != null) {
+        p.setProperty("password", java.util.Objects.requireNonNull(cfg.password()).reveal());
       }
-      if (cfg.integratedSecurity()) {
-        p.setProperty("integratedSecurity", "true");
-      } else {
-        p.setProperty("user", cfg.user());
-        if (cfg.password() != null) {
-          p.setProperty("password", cfg.password().reveal());
-        }
-      }
-      String url = "jdbc:sqlserver://" + cfg.host() + ":" + cfg.port();
-      return new JdbcSqlSession(DriverManager.getConnection(url, p));
-    };
+    }
+    return p;
+  }
+
+  private static boolean windows() {
+    return System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows");
   }
 
   @Override

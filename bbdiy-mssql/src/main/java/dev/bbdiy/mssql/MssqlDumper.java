@@ -152,12 +152,14 @@ final class MssqlDumper implements DatabaseDumper {
     return cfg.compression() && compressionAvailable ? ", COMPRESSION" : "";
   }
 
-  /** What capture took: the differential's file in the backup directory. */
+  /** What capture took: the differential's file in the backup directory, and the row counts at that point. */
   private static final class Capture implements CaptureHandle {
     final String file;
+    final Map<String, String> rows;
 
-    Capture(String file) {
+    Capture(String file, Map<String, String> rows) {
       this.file = file;
+      this.rows = rows;
     }
 
     @Override
@@ -175,6 +177,7 @@ final class MssqlDumper implements DatabaseDumper {
         + " WITH DIFFERENTIAL, CHECKSUM, INIT, FORMAT" + compression();
     SqlSession s = prepared;
     prepared = null;
+    Map<String, String> rows;
     try {
       try {
         if (s == null) {
@@ -189,6 +192,7 @@ final class MssqlDumper implements DatabaseDumper {
         s = open();
         s.execute(sql);
       }
+      rows = RowCounts.record(s, cfg.database());
     } catch (SQLException e) {
       throw failure("the differential backup of " + cfg.database() + " (base " + base.file() + ")", e);
     } finally {
@@ -197,7 +201,7 @@ final class MssqlDumper implements DatabaseDumper {
       }
     }
     ctx.progress().message("differential backup of " + cfg.database() + " taken: " + file);
-    return new Capture(file);
+    return new Capture(file, rows);
   }
 
   @Override
@@ -259,6 +263,7 @@ final class MssqlDumper implements DatabaseDumper {
     props.put("full.taken", base.taken().toString());
     props.put("full.reused", Boolean.toString(fullReused));
     props.put("differential.file", capture.file);
+    props.putAll(capture.rows);
     return new Artifact("mssql", Artifact.Kind.DATABASE, List.of(BackupLayout.DATABASE), props);
   }
 
@@ -360,10 +365,16 @@ final class MssqlDumper implements DatabaseDumper {
         throw new BbdiyException(ErrorCode.VERIFICATION_FAILED, "The restored database " + target + " is not"
             + " online after RESTORE ... WITH RECOVERY (" + (state.isEmpty() ? "missing" : state.get(0)[0]) + ")");
       }
+      String counted = RowCounts.verify(s, target, ctx.artifact().properties(), ctx.progress());
       ctx.awaitSourceVerified();
       ok = true;
+      List<String> checks = new ArrayList<>(List.of("the full and the differential backup restored WITH CHECKSUM; "
+          + target + " is online"));
+      if (counted != null) {
+        checks.add(counted);
+      }
       return RestoreOutcome.database(target, "database " + target + " on " + cfg.host() + ":" + cfg.port(),
-          List.of("the full and the differential backup restored WITH CHECKSUM; " + target + " is online"));
+          checks);
     } catch (SQLException e) {
       ctx.cancellation().throwIfCancelled(); // the session was closed to stop the statement
       throw BbdiyException.provider("mssql", "restoring " + target + " failed: " + e.getMessage(), e);

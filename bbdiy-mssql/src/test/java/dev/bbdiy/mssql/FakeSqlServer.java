@@ -14,6 +14,7 @@ import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.CRC32;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A stateful fake of SQL Server at the statement level: it answers exactly the T-SQL the provider sends, and
@@ -35,6 +36,8 @@ final class FakeSqlServer implements SqlSession.Connector {
     String content;
     String baseLsn = "0";
     final Map<String, String> files = new LinkedHashMap<>();
+    /** Row counts by "schema\ttable", as the catalog and COUNT_BIG report them. */
+    final Map<String, Long> tables = new java.util.TreeMap<>();
 
     Db(String content) {
       this.content = content;
@@ -50,6 +53,8 @@ final class FakeSqlServer implements SqlSession.Connector {
   private final String serverDir;
   private long lsn = 1000;
   String edition = "3"; // Enterprise; 4 is Express
+  /** Rows a RESTORE loses from one table ("schema\ttable"), to model a restore that is not what was backed up. */
+  @Nullable String losesRowsOnRestore;
   BooleanSupplier locked = () -> false;
 
   FakeSqlServer(Path dir, String serverDir) {
@@ -62,6 +67,9 @@ final class FakeSqlServer implements SqlSession.Connector {
     Db d = new Db(content);
     d.files.put(name, "/var/opt/mssql/data/" + name + ".mdf");
     d.files.put(name + "_log", "/var/opt/mssql/data/" + name + "_log.ldf");
+    d.tables.put("dbo\trepository", 3L);
+    d.tables.put("dbo\tsta_pull_request", 12L);
+    d.tables.put("odd.schema\tthe ]table", 1L);
     databases.put(name, d);
     return d;
   }
@@ -101,6 +109,26 @@ final class FakeSqlServer implements SqlSession.Connector {
     if ((m = match("SELECT CAST\\(SERVERPROPERTY\\('ProductVersion'\\) AS nvarchar\\(128\\)\\),"
         + " CAST\\(SERVERPROPERTY\\('EngineEdition'\\) AS int\\), DB_ID\\(" + LIT + "\\)", sql)) != null) {
       return rows(new String[] {"16.0.4135.4", edition, databases.containsKey(lit(m, 1)) ? "5" : null});
+    }
+    if ((m = match("SELECT s.name, t.name, CONVERT\\(varchar\\(20\\), SUM\\(p.rows\\)\\) FROM " + ID
+        + ".sys.tables t JOIN " + ID + ".sys.schemas s ON s.schema_id = t.schema_id JOIN " + ID + ".sys.partitions p"
+        + " ON p.object_id = t.object_id AND p.index_id IN \\(0, 1\\) WHERE t.is_ms_shipped = 0 GROUP BY s.name,"
+        + " t.name ORDER BY s.name, t.name", sql)) != null) {
+      Db d = databases.get(id(m, 1));
+      if (d == null || !id(m, 2).equals(id(m, 1)) || !id(m, 3).equals(id(m, 1))) {
+        throw new SQLException("Database '" + id(m, 1) + "' does not exist.", "S0001", 911);
+      }
+      List<String[]> out = new ArrayList<>();
+      d.tables.forEach((k, v) -> out.add(new String[] {k.split("\t")[0], k.split("\t")[1], Long.toString(v)}));
+      return out;
+    }
+    if ((m = match("SELECT COUNT_BIG\\(\\*\\) FROM " + ID + "\\." + ID + "\\." + ID, sql)) != null) {
+      Db d = databases.get(id(m, 1));
+      Long n = d == null || !d.state.equals("ONLINE") ? null : d.tables.get(id(m, 2) + "\t" + id(m, 3));
+      if (n == null) {
+        throw new SQLException("Invalid object name '" + id(m, 2) + "." + id(m, 3) + "'.", "S0002", 208);
+      }
+      return rows(new String[] {Long.toString(n)});
     }
     if ((m = match("SELECT DB_ID\\(" + LIT + "\\)", sql)) != null) {
       return rows(new String[] {databases.containsKey(lit(m, 1)) ? "7" : null});
@@ -188,6 +216,9 @@ final class FakeSqlServer implements SqlSession.Connector {
     p.setProperty("checkpoint", checkpoint);
     p.setProperty("base", differential ? d.baseLsn : checkpoint);
     p.setProperty("content", d.content);
+    StringBuilder tables = new StringBuilder();
+    d.tables.forEach((k, v) -> tables.append(tables.length() > 0 ? "\n" : "").append(k).append('\t').append(v));
+    p.setProperty("tables", tables.toString());
     StringBuilder files = new StringBuilder();
     d.files.forEach((l, ph) -> files.append(files.length() > 0 ? "\n" : "").append(l).append('\t').append(ph));
     p.setProperty("files", files.toString());
@@ -210,6 +241,7 @@ final class FakeSqlServer implements SqlSession.Connector {
             + " restored to the correct earlier state.", "S0001", 3136);
       }
       existing.content = p.getProperty("content");
+      restoreTables(existing, p);
       existing.state = recovery ? "ONLINE" : "RESTORING";
       return rows();
     }
@@ -235,9 +267,21 @@ final class FakeSqlServer implements SqlSession.Connector {
       d.files.put(lp[0], to);
     }
     d.baseLsn = p.getProperty("checkpoint");
+    restoreTables(d, p);
     d.state = recovery ? "ONLINE" : "RESTORING";
     databases.put(target, d);
     return rows();
+  }
+
+  private void restoreTables(Db d, Properties p) {
+    d.tables.clear();
+    String t = p.getProperty("tables", "");
+    for (String line : t.isEmpty() ? new String[0] : t.split("\n")) {
+      String[] f = line.split("\t");
+      long n = Long.parseLong(f[2]);
+      String key = f[0] + "\t" + f[1];
+      d.tables.put(key, key.equals(losesRowsOnRestore) ? n - 1 : n);
+    }
   }
 
   private void write(String device, Properties p) throws SQLException {
@@ -277,6 +321,7 @@ final class FakeSqlServer implements SqlSession.Connector {
       throw new SQLException(e);
     }
     p.setProperty("files", p.getProperty("files").replace("\\t", "\t"));
+    p.setProperty("tables", p.getProperty("tables", "").replace("\\t", "\t").replace("\\n", "\n"));
     return p;
   }
 

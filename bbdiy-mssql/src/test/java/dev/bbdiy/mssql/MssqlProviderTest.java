@@ -217,6 +217,48 @@ class MssqlProviderTest {
   }
 
   @Test
+  void row_counts_recorded_at_capture_are_checked_after_restore_and_a_mismatch_drops_the_database()
+      throws Exception {
+    Artifact a = backup(dumper(config()), () -> server.databases.get("bitbucket").tables.put("dbo\trepository", 5L));
+    server.databases.get("bitbucket").tables.put("dbo\trepository", 6L); // after the capture: not in the backup
+
+    assertThat(a.properties()).containsEntry("rows.[dbo].[repository]", "5")
+        .containsEntry("rows.[dbo].[sta_pull_request]", "12").containsEntry("rows.[odd.schema].[the ]]table]", "1")
+        .containsEntry("tables", "3");
+    var ok = TestContexts.restore(BackupId.of("bitbucket", clock.instant()), a,
+        temp.resolve("work/bitbucket-db"), null, Map.of(), "bitbucket_restored");
+    var outcome = dumper(config()).restore(ok);
+    assertThat(outcome.checks()).contains("row counts of 3 tables match the backup");
+    assertThat(server.statements.stream().map(FakeSqlServer.Statement::sql))
+        .contains("SELECT COUNT_BIG(*) FROM [bitbucket_restored].[odd.schema].[the ]]table]");
+
+    server.losesRowsOnRestore = "dbo\tsta_pull_request";
+    assertThatThrownBy(() -> dumper(config()).restore(TestContexts.restore(BackupId.of("bitbucket",
+        clock.instant()), a, temp.resolve("work/bitbucket-db"), null, Map.of(), "bitbucket_short")))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> {
+          assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED);
+          assertThat(e.getMessage()).contains("[dbo].[sta_pull_request]: 11 rows, 12 at backup time");
+        });
+    assertThat(server.databases).doesNotContainKey("bitbucket_short");
+  }
+
+  @Test
+  void a_row_count_key_that_is_not_two_quoted_names_never_reaches_the_server() throws Exception {
+    Artifact a = backup(dumper(config()), () -> {});
+    Map<String, String> props = new HashMap<>(a.properties());
+    props.put("rows.[dbo].[x]; DROP DATABASE [bitbucket]; --", "1");
+    Artifact tampered = new Artifact(a.provider(), a.kind(), a.paths(), props);
+
+    assertThatThrownBy(() -> dumper(config()).restore(TestContexts.restore(BackupId.of("bitbucket",
+        clock.instant()), tampered, temp.resolve("work/bitbucket-db"), null, Map.of(), "bitbucket_restored")))
+        .isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.VERIFICATION_FAILED));
+    assertThat(server.statements.stream().map(FakeSqlServer.Statement::sql))
+        .noneMatch(s -> s.contains("DROP DATABASE [bitbucket];"));
+    assertThat(server.databases).containsKey("bitbucket").doesNotContainKey("bitbucket_restored");
+  }
+
+  @Test
   void through_the_engine_only_the_differential_backup_runs_inside_the_lock() throws Exception {
     server.locked = () -> bitbucket.server().isLocked();
     Path home = temp.resolve("home");
@@ -234,9 +276,12 @@ class MssqlProviderTest {
 
     BackupResult backup = engine.build().backup();
 
-    assertThat(server.statementsWhileLocked()).singleElement().asString()
+    // The differential backup, then the catalog's row counts (one metadata query) of the state it holds.
+    assertThat(server.statementsWhileLocked()).hasSize(2);
+    assertThat(server.statementsWhileLocked().get(0))
         .startsWith("BACKUP DATABASE [bitbucket] TO DISK = N'" + SERVER_DIR + "/bbdiy-bitbucket-diff-")
         .endsWith("WITH DIFFERENTIAL, CHECKSUM, INIT, FORMAT, COMPRESSION");
+    assertThat(server.statementsWhileLocked().get(1)).isEqualTo(RowCounts.query("bitbucket"));
     engine.build().restore(RestoreRequest.builder(backup.id()).databaseOnly().targetDatabase("bitbucket_restored")
         .build());
     assertThat(server.databases.get("bitbucket_restored").state).isEqualTo("ONLINE");

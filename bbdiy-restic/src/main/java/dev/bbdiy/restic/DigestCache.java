@@ -57,14 +57,21 @@ final class DigestCache implements Closeable {
     advance();
   }
 
-  /** Returns the cached digest of {@code path} if its attributes did not change since, or {@code null}. */
-  byte @Nullable [] lookup(String path, FileMeta meta) throws IOException {
+  /**
+   * Returns the cached digest of {@code path} if its attributes did not change since, or {@code null}.
+   *
+   * @param anyDevice whether the device may differ: a file read from a file-system snapshot is on the snapshot's
+   *     device, a new one for each snapshot (btrfs subvolume, LVM snapshot, ZFS snapshot), while its inode and
+   *     times are the original's; an unchanged inode, size and times to the nanosecond then still mean the same
+   *     content, since a write changes the change time, which no unprivileged process can set back
+   */
+  byte @Nullable [] lookup(String path, FileMeta meta, boolean anyDevice) throws IOException {
     while (current != null && TreeWalker.ORDER.compare(current.path(), path) < 0) {
       advance();
     }
     Cached c = current;
     if (c != null && c.path().equals(path) && c.size() == meta.size() && c.mtime() == nanos(meta.mtime())
-        && c.ctime() == nanos(meta.ctime()) && c.inode() == meta.inode() && c.device() == meta.device()
+        && c.ctime() == nanos(meta.ctime()) && c.inode() == meta.inode() && (anyDevice || c.device() == meta.device())
         && meta.inode() != -1) {
       hits++;
       return c.sha().clone();

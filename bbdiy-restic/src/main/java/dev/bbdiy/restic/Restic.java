@@ -1,5 +1,6 @@
 package dev.bbdiy.restic;
 
+import com.squareup.moshi.JsonReader;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
@@ -13,12 +14,14 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import okio.Buffer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -318,5 +321,45 @@ final class Restic {
           + " with 'restic unlock'.";
     }
     return "";
+  }
+
+  /** Parses a JSON line of restic's output into a flat map of its scalar fields, or {@code null}. */
+  static @Nullable Map<String, Object> jsonLine(String line) {
+    if (!line.startsWith("{")) {
+      return null;
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    try (JsonReader r = JsonReader.of(new Buffer().writeUtf8(line))) {
+      r.beginObject();
+      while (r.hasNext()) {
+        String name = r.nextName();
+        switch (r.peek()) {
+          case STRING -> out.put(name, r.nextString());
+          case NUMBER -> out.put(name, r.nextDouble());
+          case BOOLEAN -> out.put(name, r.nextBoolean());
+          case BEGIN_OBJECT -> {
+            // an error's "error" object: keep its message
+            r.beginObject();
+            while (r.hasNext()) {
+              String n = r.nextName();
+              if (n.equals("message") && r.peek() == JsonReader.Token.STRING) {
+                out.put(name, r.nextString());
+              } else {
+                r.skipValue();
+              }
+            }
+            r.endObject();
+          }
+          default -> r.skipValue();
+        }
+      }
+      return out;
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  static long number(@Nullable Object o) {
+    return o instanceof Double d && d >= 0 && d < 9e18 ? d.longValue() : -1;
   }
 }

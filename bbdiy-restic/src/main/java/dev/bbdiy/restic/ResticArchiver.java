@@ -1,6 +1,5 @@
 package dev.bbdiy.restic;
 
-import com.squareup.moshi.JsonReader;
 import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BackupLayout;
 import dev.bbdiy.api.BackupSummary;
@@ -14,29 +13,16 @@ import dev.bbdiy.api.spi.ExtractResult;
 import dev.bbdiy.api.spi.ExtractionPlan;
 import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.RunContext;
-import dev.bbdiy.archive.EntryRecord;
-import dev.bbdiy.archive.ManifestCodec;
 import dev.bbdiy.archive.TarFormat;
-import dev.bbdiy.kit.FileMeta;
 import dev.bbdiy.kit.FileNames;
 import dev.bbdiy.kit.LockFile;
 import dev.bbdiy.kit.PrivateFiles;
-import dev.bbdiy.kit.TreeWalker;
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -49,7 +35,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
-import okio.Buffer;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -88,6 +73,7 @@ public final class ResticArchiver implements Archiver {
   private final boolean check;
   private final @Nullable String readDataSubset;
   private final Map<BackupId, Pending> pending = new ConcurrentHashMap<>();
+  private final SnapshotStore snapshots;
 
   private record Pending(Snapshots.Snapshot snapshot, BackupSummary summary) {}
 
@@ -107,7 +93,7 @@ public final class ResticArchiver implements Archiver {
     this.stateDir = stateDir;
     this.tempDir = tempDir;
     this.lockFile = localRepository != null ? localRepository.resolve("bbdiy-store.lock")
-        : stateDir.resolve("store-" + HexFormat.of().formatHex(sha256().digest(
+        : stateDir.resolve("store-" + HexFormat.of().formatHex(ManifestPass.sha256().digest(
             repositoryName.getBytes(StandardCharsets.UTF_8))).substring(0, 16) + ".lock");
     this.init = init;
     this.check = check;
@@ -116,6 +102,7 @@ public final class ResticArchiver implements Archiver {
           + " understands; write a percentage (5%), a part (1/10) or a size (500M)");
     }
     this.readDataSubset = readDataSubset;
+    this.snapshots = new SnapshotStore(restic, repositoryName, instanceTag, stateDir, tempDir);
   }
 
   /** Returns an instance name as a tag value: as it is when it is made of safe characters, else percent-encoded. */
@@ -173,27 +160,9 @@ public final class ResticArchiver implements Archiver {
   @Override
   public StoredBackup store(BackupContent content, RunContext ctx) {
     BackupId id = content.summary().id();
-    if (!content.sources().isEmpty()) {
-      // restic stores paths as they are on disk: a snapshot elsewhere cannot become bitbucket-home in the layout.
-      throw BbdiyException.configuration("The restic archiver cannot store " + content.sources().get(0).path()
-          + " from a snapshot read in place (" + content.sources().get(0).directory() + "): use home.type=copy or"
-          + " rsync with restic, or archive.type=tar, directory or s3 with this home provider");
-    }
     ctx.cancellation().throwIfCancelled();
-    List<Snapshots.Snapshot> existing;
-    try {
-      existing = snapshotsOf(id, ctx);
-    } catch (BbdiyException e) {
-      if (e.code() != ErrorCode.NOT_FOUND || !init) {
-        throw e;
-      }
-      ctx.progress().message("restic: creating the repository " + repositoryName);
-      restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
-          + repositoryName);
-      existing = List.of();
-    }
-    if (pending.containsKey(id) || !existing.isEmpty()) {
-      throw BbdiyException.refused("A backup named " + id + " already exists in the restic repository "
+    if (pending.containsKey(id)) {
+      throw BbdiyException.refused("A backup named " + id + " is already being written to the restic repository "
           + repositoryName + "; not replacing it");
     }
     Path root = content.root();
@@ -204,18 +173,22 @@ public final class ResticArchiver implements Archiver {
         targets.add(p);
       }
     }
+    // No listing before the backup to refuse an id the repository holds: each restic start derives the
+    // repository's key (scrypt) and opens it, a second or more on a loaded machine, more than an incremental
+    // backup takes. commit lists once after publishing and refuses (forgetting its own) if the id was taken.
     BackupSummary summary;
+    String snapshotId = null;
     boolean started = false;
-    String snapshotId;
     try {
       PrivateFiles.createPrivateDirectories(stateDir);
-      summary = writeManifest(content, targets, manifest, ctx);
+      List<String> excluded = new ArrayList<>();
+      summary = ManifestPass.write(content, targets, manifest, excluded, tempDir, stateDir, ctx);
       targets.add(BackupLayout.MANIFEST);
       started = true;
-      snapshotId = backup(id, root, targets, summary, ctx);
+      snapshotId = backupOrInit(id, content, targets, excluded, summary, ctx);
     } catch (IOException | RuntimeException e) {
       if (started) {
-        forgetQuietly(id);
+        snapshots.forgetQuietly(id);
       }
       throw BbdiyException.wrap(e, ErrorCode.PROVIDER_FAILED, "restic: cannot store " + id + " in "
           + repositoryName);
@@ -227,16 +200,16 @@ public final class ResticArchiver implements Archiver {
       }
     }
     if (snapshotId != null) {
-      // The id restic printed: no second listing (each restic start opens the repository, a second or more on
-      // a remote one). A concurrent writer of the same id is caught by commit, which lists before publishing.
+      // The id restic printed: no second listing. A writer of the same id that published after the listing is
+      // caught by commit, which lists after publishing.
       Snapshots.Snapshot s = new Snapshots.Snapshot(snapshotId, "", Instant.now(),
           List.of(TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag));
       pending.put(id, new Pending(s, summary));
       return stored(id, s, summary);
     }
-    List<Snapshots.Snapshot> made = snapshotsOf(id, ctx);
+    List<Snapshots.Snapshot> made = snapshots.snapshotsOf(id, ctx);
     if (made.size() != 1 || !made.get(0).tags().contains(PENDING)) {
-      forgetQuietly(id);
+      snapshots.forgetQuietly(id);
       throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: after 'restic backup' the repository "
           + repositoryName + " holds " + made.size() + " snapshots of " + id + " instead of one pending snapshot;"
           + " another process writes the same backup id. Nothing was kept; retry");
@@ -246,34 +219,68 @@ public final class ResticArchiver implements Archiver {
     return stored(id, s, summary);
   }
 
+  /** Runs the backup; creates a missing repository first when {@code restic.init} allows it. */
+  private @Nullable String backupOrInit(BackupId id, BackupContent content, List<String> targets,
+      List<String> excluded, BackupSummary summary, RunContext ctx) throws IOException {
+    try {
+      return backup(id, content, targets, excluded, summary, ctx);
+    } catch (BbdiyException e) {
+      if (e.code() != ErrorCode.NOT_FOUND || !init) {
+        throw e;
+      }
+    }
+    ctx.progress().message("restic: creating the repository " + repositoryName);
+    restic.run(List.of("init"), null, line -> {}, ctx.cancellation()).orThrow("creating the repository "
+        + repositoryName);
+    return backup(id, content, targets, excluded, summary, ctx);
+  }
+
   private StoredBackup stored(BackupId id, Snapshots.Snapshot s, @Nullable BackupSummary summary) {
     return new StoredBackup(id, repositoryName + " snapshot " + s.shortId(), "restic",
         summary == null ? 0 : summary.bytes(), s.time(), summary);
   }
 
-  /** Runs {@code restic backup} of {@code targets} (relative to {@code root}, so at the top of the snapshot). */
-  private @Nullable String backup(BackupId id, Path root, List<String> targets, BackupSummary summary,
-      RunContext ctx) {
+  /**
+   * Runs {@code restic backup} of {@code targets} (relative to the working directory, so at the top of the
+   * snapshot), through a {@link SourceView} when parts come from content sources.
+   */
+  private @Nullable String backup(BackupId id, BackupContent content, List<String> targets, List<String> excluded,
+      BackupSummary summary, RunContext ctx) throws IOException {
+    if (content.sources().isEmpty()) {
+      return backup(id, content.root(), targets, List.of(), summary, ctx);
+    }
+    try (SourceView view = SourceView.create(tempDir.resolveSibling("restic-view"), content.root(), targets,
+        content.sources(), excluded, tempDir)) {
+      return backup(id, view.directory(), List.of(), view.arguments(), summary, ctx);
+    }
+  }
+
+  private @Nullable String backup(BackupId id, Path root, List<String> targets, List<String> options,
+      BackupSummary summary, RunContext ctx) {
     List<String> args = new ArrayList<>(List.of("backup", "--json", "--tag",
-        String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag), "--"));
-    args.addAll(targets);
+        String.join(",", TAG, PENDING, ID_TAG + "=" + id.value(), instanceTag)));
+    args.addAll(options);
+    if (!targets.isEmpty()) {
+      args.add("--");
+      args.addAll(targets);
+    }
     ProgressReporter progress = ctx.progress();
     long[] added = {-1};
     String[] snapshot = {null};
     List<String> errors = new ArrayList<>();
     Restic.Result r = restic.run(args, root, line -> {
-      Map<String, Object> m = jsonLine(line);
+      Map<String, Object> m = Restic.jsonLine(line);
       if (m == null) {
         return;
       }
       Object type = m.get("message_type");
       if ("status".equals(type)) {
-        long done = number(m.get("bytes_done"));
-        long total = number(m.get("total_bytes"));
-        progress.progress("restic backup: " + number(m.get("files_done")) + " files", done < 0 ? 0 : done,
+        long done = Restic.number(m.get("bytes_done"));
+        long total = Restic.number(m.get("total_bytes"));
+        progress.progress("restic backup: " + Restic.number(m.get("files_done")) + " files", done < 0 ? 0 : done,
             total, "bytes");
       } else if ("summary".equals(type)) {
-        added[0] = number(m.get("data_added"));
+        added[0] = Restic.number(m.get("data_added"));
         Object sid = m.get("snapshot_id");
         if (sid instanceof String v && SNAPSHOT_ID.matcher(v).matches()) {
           snapshot[0] = v;
@@ -292,103 +299,16 @@ public final class ResticArchiver implements Archiver {
           + String.join(", ", errors) + "); the snapshot would be incomplete, so it was removed. Check the"
           + " permissions of the working directory and retry");
     }
+    if (!r.succeeded() && r.noRepository()) {
+      throw new BbdiyException(ErrorCode.NOT_FOUND, "There is no restic repository at " + repositoryName
+          + ". Create it with 'restic init', or set restic.init=true, or correct restic.repository");
+    }
     r.orThrow("backup of " + id + " to " + repositoryName);
     if (added[0] >= 0) {
       progress.message("restic added " + added[0] + " bytes to the repository for " + summary.files() + " files of "
           + summary.bytes() + " bytes");
     }
     return snapshot[0];
-  }
-
-  /**
-   * Writes {@code manifest.json} into the working copy's root: every entry with its SHA-256, the digests of
-   * unchanged files taken from the last backup's cache.
-   */
-  private BackupSummary writeManifest(BackupContent content, List<String> targets, Path manifest, RunContext ctx)
-      throws IOException {
-    Files.createDirectories(tempDir);
-    Files.deleteIfExists(manifest);
-    Path entries = Files.createTempFile(tempDir, "restic-entries-", ".json");
-    long[] totals = new long[2];
-    try {
-      MessageDigest sha = sha256();
-      ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
-      try (DigestCache cache = new DigestCache(stateDir.resolve("digests.bin"))) {
-        try (ManifestCodec.EntriesWriter out = new ManifestCodec.EntriesWriter(entries)) {
-          new TreeWalker(ctx.cancellation()).walk(content.root(), targets, (path, rel, meta) -> {
-            switch (meta.type()) {
-              case DIRECTORY -> out.add(new EntryRecord(rel, FileMeta.Type.DIRECTORY, 0, null, meta.mode(),
-                  seconds(meta), null));
-              case SYMLINK -> out.add(new EntryRecord(rel, FileMeta.Type.SYMLINK, 0, null, meta.mode(),
-                  seconds(meta), FileNames.raw(Files.readSymbolicLink(path))));
-              case FILE -> {
-                byte[] digest = cache.lookup(rel, meta);
-                if (digest == null) {
-                  digest = digest(path, meta, rel, sha, buffer);
-                }
-                cache.record(rel, meta, digest);
-                // restic stores each name of a hard-linked file as a file of its own, and so does the manifest.
-                out.add(new EntryRecord(rel, FileMeta.Type.FILE, meta.size(), digest, meta.mode(),
-                    seconds(meta), null));
-                totals[0]++;
-                totals[1] += meta.size();
-                if ((totals[0] & 255) == 0) {
-                  ctx.progress().progress("restic: manifest of " + totals[0] + " files", totals[1], -1, "bytes");
-                }
-              }
-              default -> throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy holds "
-                  + FileNames.display(rel) + ", which is not a regular file, directory or symbolic link; restic"
-                  + " would store it and bbdiy could not verify it. Remove it from the working copy");
-            }
-          });
-        }
-        BackupSummary summary = content.summary().withTotals(totals[0], totals[1]);
-        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(manifest,
-            StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
-          ManifestCodec.write(out, summary, entries);
-        }
-        cache.save();
-        if (cache.hits() > 0) {
-          ctx.progress().message("restic: " + cache.hits() + " of " + totals[0] + " files unchanged since the last"
-              + " backup (digests reused)");
-        }
-        return summary;
-      }
-    } finally {
-      Files.deleteIfExists(entries);
-    }
-  }
-
-  /**
-   * Returns the modification time the way {@code restic dump} writes it into a tar header: Go's archive/tar rounds
-   * to the nearest second (half away from zero), where bbdiy's own archivers truncate.
-   */
-  static long seconds(FileMeta meta) {
-    long nanos = meta.mtime().to(java.util.concurrent.TimeUnit.NANOSECONDS);
-    return nanos >= 0 ? Math.floorDiv(nanos + 500_000_000L, 1_000_000_000L)
-        : -Math.floorDiv(-nanos + 500_000_000L, 1_000_000_000L);
-  }
-
-  private static byte[] digest(Path path, FileMeta meta, String rel, MessageDigest sha, ByteBuffer buffer)
-      throws IOException {
-    sha.reset();
-    long size = 0;
-    try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-      while (true) {
-        buffer.clear();
-        int n = in.read(buffer);
-        if (n < 0) {
-          break;
-        }
-        sha.update(buffer.array(), 0, n);
-        size += n;
-      }
-    }
-    if (size != meta.size()) {
-      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "The working copy changed while it was archived: "
-          + FileNames.display(rel) + ". Nothing may write to the working directory during a backup.");
-    }
-    return sha.digest();
   }
 
   @Override
@@ -398,18 +318,36 @@ public final class ResticArchiver implements Archiver {
       throw new BbdiyException(ErrorCode.NOT_FOUND, "restic: no pending backup " + id + " to publish in "
           + repositoryName);
     }
-    List<Snapshots.Snapshot> all = snapshotsOf(id, null);
-    if (all.stream().anyMatch(s -> !s.tags().contains(PENDING))) {
+    // One listing, after the tag: restic gives the retagged snapshot a new id and names the old one "original",
+    // which tells ours from a snapshot of the same id someone else published meanwhile.
+    restic.run(List.of("tag", "--remove", PENDING, p.snapshot().id()), null, line -> {}, null)
+        .orThrow("publishing " + id + " (restic tag)");
+    Snapshots.Snapshot published = null;
+    boolean other = false;
+    for (Snapshots.Snapshot s : snapshots.snapshotsOf(id, null)) {
+      if (s.tags().contains(PENDING)) {
+        continue;
+      }
+      if (published == null && s.isOrCameFrom(p.snapshot().id())) {
+        published = s;
+      } else {
+        other = true;
+      }
+    }
+    if (other) {
+      pending.remove(id);
+      if (published != null) {
+        restic.run(List.of("forget", published.id()), null, line -> {}, null);
+      }
       throw BbdiyException.refused("A backup named " + id + " appeared in the restic repository " + repositoryName
           + " while this one was written; not replacing it");
     }
-    restic.run(List.of("tag", "--remove", PENDING, p.snapshot().id()), null, line -> {}, null)
-        .orThrow("publishing " + id + " (restic tag)");
-    Snapshots.Snapshot published = snapshotsOf(id, null).stream().filter(s -> !s.tags().contains(PENDING))
-        .findFirst().orElseThrow(() -> new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: " + id
-            + " is not listed after 'restic tag' published it; check the repository with 'restic snapshots'"));
+    if (published == null) {
+      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: " + id + " is not listed after 'restic tag'"
+          + " published it; check the repository with 'restic snapshots'");
+    }
     pending.remove(id);
-    cacheSummary(published.tree(), p.summary());
+    snapshots.cacheSummary(published.tree(), p.summary());
     return stored(id, published, p.summary());
   }
 
@@ -435,9 +373,9 @@ public final class ResticArchiver implements Archiver {
    */
   @Override
   public List<StoredBackup> list() {
-    List<Snapshots.Snapshot> snapshots;
+    List<Snapshots.Snapshot> all;
     try {
-      snapshots = listing(null);
+      all = snapshots.listing(null);
     } catch (BbdiyException e) {
       if (e.code() == ErrorCode.NOT_FOUND && init) {
         return List.of();
@@ -445,11 +383,11 @@ public final class ResticArchiver implements Archiver {
       throw e;
     }
     Map<BackupId, Snapshots.Snapshot> newest = new LinkedHashMap<>();
-    for (Snapshots.Snapshot s : snapshots) {
+    for (Snapshots.Snapshot s : all) {
       if (s.tags().contains(PENDING)) {
         continue;
       }
-      Optional<BackupId> id = idOf(s);
+      Optional<BackupId> id = SnapshotStore.idOf(s);
       if (id.isEmpty()) {
         continue;
       }
@@ -457,113 +395,10 @@ public final class ResticArchiver implements Archiver {
     }
     List<StoredBackup> out = new ArrayList<>();
     for (Map.Entry<BackupId, Snapshots.Snapshot> e : newest.entrySet()) {
-      out.add(stored(e.getKey(), e.getValue(), summaryOf(e.getKey(), e.getValue())));
+      out.add(stored(e.getKey(), e.getValue(), snapshots.summaryOf(e.getKey(), e.getValue())));
     }
     out.sort(StoredBackup.NEWEST_FIRST);
     return out;
-  }
-
-  private static Optional<BackupId> idOf(Snapshots.Snapshot s) {
-    String v = s.tag(ID_TAG);
-    return v == null ? Optional.empty() : BackupId.parse(v);
-  }
-
-  /** This instance's snapshots of {@code id}, pending or published. */
-  private List<Snapshots.Snapshot> snapshotsOf(BackupId id, @Nullable RunContext ctx) {
-    List<Snapshots.Snapshot> out = new ArrayList<>();
-    for (Snapshots.Snapshot s : listing(ctx)) {
-      if (idOf(s).filter(id::equals).isPresent()) {
-        out.add(s);
-      }
-    }
-    return out;
-  }
-
-  /** This instance's bbdiy snapshots, checked. */
-  private List<Snapshots.Snapshot> listing(@Nullable RunContext ctx) {
-    Path out = null;
-    try {
-      Files.createDirectories(tempDir);
-      out = Files.createTempFile(tempDir, "restic-snapshots-", ".json");
-      Restic.Result r = restic.runTo(List.of("snapshots", "--json", "--tag", TAG + "," + instanceTag), out,
-          ctx == null ? null : ctx.cancellation());
-      if (!r.succeeded() && r.noRepository()) {
-        throw new BbdiyException(ErrorCode.NOT_FOUND, "There is no restic repository at " + repositoryName
-            + ": no backup was ever stored there. Check restic.repository");
-      }
-      r.orThrow("listing the snapshots of " + repositoryName);
-      Snapshots.Listing listing;
-      try (InputStream in = new BufferedInputStream(Files.newInputStream(out))) {
-        listing = Snapshots.parse(in);
-      }
-      if (listing.dropped() > 0 && ctx != null) {
-        ctx.progress().warning("restic: ignored " + listing.dropped() + " snapshots whose listing is not valid");
-      }
-      List<Snapshots.Snapshot> mine = new ArrayList<>();
-      for (Snapshots.Snapshot s : listing.snapshots()) {
-        // restic filtered by tag already; checked again, its output being input like any other
-        if (s.tags().contains(TAG) && s.tags().contains(instanceTag)) {
-          mine.add(s);
-        }
-      }
-      return mine;
-    } catch (IOException e) {
-      throw new BbdiyException(ErrorCode.PROVIDER_FAILED, "restic: cannot list the snapshots of " + repositoryName
-          + ": " + e.getMessage(), e);
-    } finally {
-      if (out != null) {
-        try {
-          Files.deleteIfExists(out);
-        } catch (IOException ignored) {
-          // in the temporary directory
-        }
-      }
-    }
-  }
-
-  private Path summaryFile(String tree) {
-    return stateDir.resolve("summaries").resolve(tree + ".json");
-  }
-
-  private void cacheSummary(String tree, BackupSummary summary) {
-    try {
-      PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(summaryFile(tree)));
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-      ManifestCodec.writeSummary(bytes, summary, Map.of());
-      PrivateFiles.writeAtomically(summaryFile(tree), bytes.toByteArray());
-    } catch (IOException | RuntimeException ignored) {
-      // only a cache: read from the snapshot next time
-    }
-  }
-
-  /**
-   * Returns the summary of a published snapshot: from the local cache (keyed by the snapshot's tree, which
-   * is its content) or else read from the head of the snapshot's manifest; {@code null} if it has none or it is of
-   * another backup.
-   */
-  private @Nullable BackupSummary summaryOf(BackupId id, Snapshots.Snapshot s) {
-    BackupSummary summary = null;
-    Path cached = summaryFile(s.tree());
-    if (Files.isRegularFile(cached, LinkOption.NOFOLLOW_LINKS)) {
-      try {
-        summary = TarFormat.parseSidecar(Files.readAllBytes(cached));
-      } catch (IOException ignored) {
-        summary = null;
-      }
-    }
-    if (summary == null) {
-      try (Restic.Running r = restic.start(List.of("dump", s.id(), "/" + BackupLayout.MANIFEST), null, null);
-          InputStream in = new BufferedInputStream(r.stdout(), 1 << 16);
-          ManifestCodec.Reader reader = ManifestCodec.reader(in)) {
-        summary = reader.summary();
-      } catch (IOException | RuntimeException e) {
-        return null;
-      }
-      if (summary.id().equals(id)) {
-        cacheSummary(s.tree(), summary);
-      }
-    }
-    return summary.id().equals(id) ? summary : null;
   }
 
   private Snapshots.Snapshot snapshot(BackupId id, RunContext ctx) {
@@ -571,7 +406,7 @@ public final class ResticArchiver implements Archiver {
     if (p != null) {
       return p.snapshot();
     }
-    return snapshotsOf(id, ctx).stream().filter(s -> !s.tags().contains(PENDING))
+    return snapshots.snapshotsOf(id, ctx).stream().filter(s -> !s.tags().contains(PENDING))
         .max(Comparator.comparing(Snapshots.Snapshot::time))
         .orElseThrow(() -> new BbdiyException(ErrorCode.NOT_FOUND, "No backup " + id + " in the restic repository "
             + repositoryName + "; 'bbdiy list' shows the backups there"));
@@ -655,7 +490,7 @@ public final class ResticArchiver implements Archiver {
   public void delete(BackupId id) {
     Pending p = pending.remove(id);
     List<String> ids = new ArrayList<>();
-    for (Snapshots.Snapshot s : snapshotsOf(id, null)) {
+    for (Snapshots.Snapshot s : snapshots.snapshotsOf(id, null)) {
       ids.add(s.id());
     }
     if (p != null && ids.stream().noneMatch(i -> i.startsWith(p.snapshot().id()))) {
@@ -668,72 +503,5 @@ public final class ResticArchiver implements Archiver {
     List<String> args = new ArrayList<>(List.of("forget", "--prune"));
     args.addAll(ids);
     restic.run(args, null, line -> {}, null).orThrow("forgetting " + id + " (restic forget --prune)");
-  }
-
-  /** Forgets whatever snapshot a failed store left, without pruning (the next prune removes its data). */
-  private void forgetQuietly(BackupId id) {
-    try {
-      List<String> ids = new ArrayList<>();
-      for (Snapshots.Snapshot s : snapshotsOf(id, null)) {
-        if (s.tags().contains(PENDING)) {
-          ids.add(s.id());
-        }
-      }
-      if (!ids.isEmpty()) {
-        List<String> args = new ArrayList<>(List.of("forget"));
-        args.addAll(ids);
-        restic.run(args, null, line -> {}, null);
-      }
-    } catch (RuntimeException ignored) {
-      // reported by the store's own failure; a pending snapshot is never listed
-    }
-  }
-
-  /** Parses a JSON line of restic's output into a flat map of its scalar fields, or {@code null}. */
-  static @Nullable Map<String, Object> jsonLine(String line) {
-    if (!line.startsWith("{")) {
-      return null;
-    }
-    Map<String, Object> out = new LinkedHashMap<>();
-    try (JsonReader r = JsonReader.of(new Buffer().writeUtf8(line))) {
-      r.beginObject();
-      while (r.hasNext()) {
-        String name = r.nextName();
-        switch (r.peek()) {
-          case STRING -> out.put(name, r.nextString());
-          case NUMBER -> out.put(name, r.nextDouble());
-          case BOOLEAN -> out.put(name, r.nextBoolean());
-          case BEGIN_OBJECT -> {
-            // an error's "error" object: keep its message
-            r.beginObject();
-            while (r.hasNext()) {
-              String n = r.nextName();
-              if (n.equals("message") && r.peek() == JsonReader.Token.STRING) {
-                out.put(name, r.nextString());
-              } else {
-                r.skipValue();
-              }
-            }
-            r.endObject();
-          }
-          default -> r.skipValue();
-        }
-      }
-      return out;
-    } catch (IOException | RuntimeException e) {
-      return null;
-    }
-  }
-
-  private static long number(@Nullable Object o) {
-    return o instanceof Double d && d >= 0 && d < 9e18 ? d.longValue() : -1;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

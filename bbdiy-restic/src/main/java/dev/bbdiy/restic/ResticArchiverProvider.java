@@ -72,7 +72,7 @@ public final class ResticArchiverProvider implements ArchiverProvider {
 
   @Override
   public Set<Capability> capabilities() {
-    return Set.of(Capability.REMOTE);
+    return Set.of(Capability.REMOTE, Capability.READS_CONTENT_SOURCES);
   }
 
   @Override

@@ -26,8 +26,22 @@ final class Snapshots {
 
   private Snapshots() {}
 
-  /** A snapshot as restic listed it, checked. */
-  record Snapshot(String id, String tree, Instant time, List<String> tags) {
+  /**
+   * A snapshot as restic listed it, checked.
+   *
+   * @param original the snapshot this one replaced when {@code restic tag} changed its tags (restic gives the
+   *     changed snapshot a new id), or {@code null}
+   */
+  record Snapshot(String id, String tree, Instant time, List<String> tags, @Nullable String original) {
+    Snapshot(String id, String tree, Instant time, List<String> tags) {
+      this(id, tree, time, tags, null);
+    }
+
+    /** Whether this is the snapshot {@code id} (a prefix of 8 or more digits) or a retagged copy of it. */
+    boolean isOrCameFrom(String id) {
+      String o = original;
+      return id.length() >= 8 && (this.id.startsWith(id) || o != null && o.startsWith(id));
+    }
     String shortId() {
       return id.substring(0, 8);
     }
@@ -83,6 +97,7 @@ final class Snapshots {
     String id = null;
     String tree = null;
     String time = null;
+    String original = null;
     List<String> tags = new ArrayList<>();
     boolean valid = true;
     r.beginObject();
@@ -92,6 +107,7 @@ final class Snapshots {
         case "id" -> id = string(r);
         case "tree" -> tree = string(r);
         case "time" -> time = string(r);
+        case "original" -> original = string(r);
         case "tags" -> {
           if (r.peek() == JsonReader.Token.NULL) {
             r.nextNull();
@@ -120,7 +136,8 @@ final class Snapshots {
       return null;
     }
     try {
-      return new Snapshot(id, tree, OffsetDateTime.parse(time).toInstant(), List.copyOf(tags));
+      return new Snapshot(id, tree, OffsetDateTime.parse(time).toInstant(), List.copyOf(tags),
+          original != null && HEX64.matcher(original).matches() ? original : null);
     } catch (DateTimeParseException e) {
       return null;
     }

@@ -14,12 +14,6 @@ import org.junit.jupiter.api.BeforeAll;
 class ResticArchiverContractTest extends ArchiverContract {
   private Map<String, String> config;
 
-  /** restic stores paths as they are on disk: it refuses a snapshot read in place (see the contract). */
-  @Override
-  protected boolean readsContentSources() {
-    return false;
-  }
-
   @BeforeAll
   static void restic() {
     ResticTool.requireRestic();

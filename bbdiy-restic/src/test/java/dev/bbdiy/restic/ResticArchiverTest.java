@@ -120,6 +120,24 @@ class ResticArchiverTest {
   }
 
   @Test
+  void a_backup_of_the_same_id_published_meanwhile_makes_commit_refuse_and_forget_its_own() throws Exception {
+    Archiver first = ResticTool.archiver(config, work);
+    Archiver second = ResticTool.archiver(config, work);
+    BackupId id = new BackupId("bitbucket-20260101-000000");
+    first.store(new BackupContent(work, List.of(BackupLayout.HOME), TestContexts.summary(id)),
+        TestContexts.run(work, Phase.ARCHIVE));
+    backup(second, "20260101-000000"); // the first is pending, so not in the way of the second's store
+
+    assertThatThrownBy(() -> first.commit(id))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED))
+        .hasMessageContaining("appeared");
+    assertThat(first.list()).singleElement().extracting(StoredBackup::id).isEqualTo(id);
+    ResticTool.Run r = ResticTool.run(repo, password, "snapshots", "--json");
+    assertThat(Snapshots.parse(new java.io.ByteArrayInputStream(r.output().getBytes(
+        java.nio.charset.StandardCharsets.UTF_8))).snapshots()).as("the first's snapshot is forgotten").hasSize(1);
+  }
+
+  @Test
   void restic_restore_alone_gives_the_backup_layout() throws Exception {
     Archiver archiver = ResticTool.archiver(config, work);
     backup(archiver, "20260101-000000");

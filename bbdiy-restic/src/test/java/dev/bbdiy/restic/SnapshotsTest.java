@@ -60,11 +60,11 @@ class SnapshotsTest {
 
   @Test
   void progress_lines_are_read_and_junk_ignored() {
-    assertThat(ResticArchiver.jsonLine("{\"message_type\":\"status\",\"bytes_done\":12,\"current_files\":[\"/a\"]}"))
+    assertThat(Restic.jsonLine("{\"message_type\":\"status\",\"bytes_done\":12,\"current_files\":[\"/a\"]}"))
         .containsEntry("message_type", "status").containsEntry("bytes_done", 12.0);
-    assertThat(ResticArchiver.jsonLine("{\"message_type\":\"error\",\"error\":{\"message\":\"denied\"},"
+    assertThat(Restic.jsonLine("{\"message_type\":\"error\",\"error\":{\"message\":\"denied\"},"
         + "\"item\":\"/x\"}")).containsEntry("error", "denied").containsEntry("item", "/x");
-    assertThat(ResticArchiver.jsonLine("scan finished")).isNull();
-    assertThat(ResticArchiver.jsonLine("{\"broken\":")).isNull();
+    assertThat(Restic.jsonLine("scan finished")).isNull();
+    assertThat(Restic.jsonLine("{\"broken\":")).isNull();
   }
 }

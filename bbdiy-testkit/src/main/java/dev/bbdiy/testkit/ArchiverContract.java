@@ -230,6 +230,7 @@ public abstract class ArchiverContract {
     Path outside = Files.writeString(temp.resolve("outside.txt"), "never stored");
     Files.createSymbolicLink(snapshot.resolve("link-out"), outside);
     List<String> excludes = List.of("/caches/", "/tmp", "/shared/data/repositories/99");
+    ageTimestamps(snapshot); // whole seconds, which every archiver keeps (restic's tar output rounds the rest)
     BackupId id = new BackupId("bitbucket-20260103-000000");
 
     StoredBackup pending = archiver.store(new BackupContent(work, List.of(BackupLayout.HOME, BackupLayout.DATABASE),
