@@ -36,6 +36,9 @@ final class BtrfsSnapshotter extends SnapshotHome {
   /** The subvolumes to snapshot, by label, and where their snapshots go. */
   private final Map<String, Path> subvolumes = new LinkedHashMap<>();
   private final Map<String, Path> snapshotDirs = new LinkedHashMap<>();
+  /** The snapshot commands started in prepare, by snapshot path; empty once fired or disarmed. */
+  private Map<String, ArmedCommand> armed = Map.of();
+  private @Nullable Flusher flusher;
 
   BtrfsSnapshotter(ProviderContext context, String binary, @Nullable Path snapshotDir, int keepLocal) {
     super("btrfs", context, keepLocal);
@@ -117,7 +120,6 @@ final class BtrfsSnapshotter extends SnapshotHome {
 
   @Override
   public void prepare(RunContext ctx) {
-    super.prepare(ctx);
     for (Path dir : snapshotDirs.values()) {
       try {
         Files.createDirectories(dir);
@@ -126,10 +128,12 @@ final class BtrfsSnapshotter extends SnapshotHome {
       }
     }
     // A snapshot flushes the subvolume's dirty data in its commit: flush what is dirty now, while Bitbucket is
-    // live, so the commit inside the lock has only what is written from here to the drain.
+    // live, so the commit inside the lock has only what is written from here on (which the flusher armed next
+    // writes out during the drain).
     for (Path subvolume : subvolumes.values()) {
       btrfs.run(ctx.cancellation(), "filesystem", "sync", subvolume.toString());
     }
+    super.prepare(ctx);
   }
 
   @Override
@@ -142,13 +146,126 @@ final class BtrfsSnapshotter extends SnapshotHome {
     return out;
   }
 
+  /**
+   * Starts, before the lock, one waiting {@code btrfs subvolume snapshot -r} per subvolume (see {@link
+   * ArmedCommand}) and the {@link Flusher} that writes out what Bitbucket writes while the lock is requested and
+   * drained, so that the snapshot's own flush inside the lock finds little or nothing dirty.
+   */
+  @Override
+  protected void arm(List<SnapshotLedger.Snap> planned, RunContext ctx) {
+    disarm();
+    flusher = Flusher.start(btrfs, List.copyOf(subvolumes.values()));
+    armed = armAll(planned);
+  }
+
+  private Map<String, ArmedCommand> armAll(List<SnapshotLedger.Snap> planned) {
+    Map<String, ArmedCommand> out = new LinkedHashMap<>();
+    try {
+      for (SnapshotLedger.Snap s : planned) {
+        out.put(s.reference(), ArmedCommand.arm("btrfs", List.of(btrfs.program(), "subvolume", "snapshot", "-r",
+            java.util.Objects.requireNonNull(subvolumes.get(s.label())).toString(), s.reference())));
+      }
+    } catch (RuntimeException e) {
+      out.values().forEach(ArmedCommand::disarm);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Inside the lock: fires the armed snapshot commands all at once (snapshots started together can share one
+   * btrfs transaction commit) and waits for them. Nothing else runs here: no process is started unless prepare
+   * did not run, no file is read or written.
+   */
   @Override
   protected void create(List<SnapshotLedger.Snap> planned, RunContext ctx) {
+    long start = System.nanoTime();
+    Flusher f = flusher;
+    if (f != null) {
+      f.stop();
+    }
+    Map<String, ArmedCommand> ready = armed;
+    armed = Map.of();
+    if (!ready.keySet().equals(planned.stream().map(SnapshotLedger.Snap::reference).collect(
+        java.util.stream.Collectors.toSet())) || !ready.values().stream().allMatch(ArmedCommand::alive)) {
+      ready.values().forEach(ArmedCommand::disarm);
+      ready = armAll(planned); // prepare did not run (a caller driving the phases by hand)
+    }
+    ready.values().forEach(ArmedCommand::fire);
+    BbdiyException failure = null;
     for (SnapshotLedger.Snap s : planned) {
-      long start = System.nanoTime();
-      btrfs.require(ctx.cancellation(), "the snapshot of " + subvolumes.get(s.label()), "subvolume", "snapshot",
-          "-r", java.util.Objects.requireNonNull(subvolumes.get(s.label())).toString(), s.reference());
-      ctx.progress().message("snapshot " + s.reference() + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+      ArmedCommand c = java.util.Objects.requireNonNull(ready.get(s.reference()));
+      Tool.Output o = c.await(ctx.cancellation());
+      if (!o.ok() && failure == null) {
+        failure = BbdiyException.provider("btrfs", "the snapshot of " + subvolumes.get(s.label()) + " failed: "
+            + String.join(" ", c.command()) + " exited with " + o.exitCode()
+            + (o.stdout().isEmpty() ? "" : ":\n  " + o.errorText()), null);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    ctx.progress().message(planned.size() + " snapshot(s) in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+  }
+
+  @Override
+  protected void disarm() {
+    Flusher f = flusher;
+    flusher = null;
+    if (f != null) {
+      f.stop();
+    }
+    armed.values().forEach(ArmedCommand::disarm);
+    armed = Map.of();
+  }
+
+  /**
+   * Writes out dirty data of the subvolumes ({@code btrfs filesystem sync}) over and over from the end of prepare
+   * until the capture, pausing as long as each round took (at least 25 ms), so that it takes at most about half of
+   * the disk's time. A snapshot must flush what was written before it; done here, that happens while Bitbucket
+   * drains instead of after. It stops at the capture without waiting for a round in flight.
+   */
+  static final class Flusher implements Runnable {
+    private static final long MIN_PAUSE = 25_000_000L;
+    private final Tool btrfs;
+    private final List<Path> subvolumes;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    private Flusher(Tool btrfs, List<Path> subvolumes) {
+      this.btrfs = btrfs;
+      this.subvolumes = subvolumes;
+      this.thread = new Thread(this, "bbdiy-btrfs-flusher");
+      thread.setDaemon(true);
+    }
+
+    static Flusher start(Tool btrfs, List<Path> subvolumes) {
+      Flusher f = new Flusher(btrfs, subvolumes);
+      f.thread.start();
+      return f;
+    }
+
+    @Override
+    public void run() {
+      while (!stopped) {
+        long start = System.nanoTime();
+        for (Path p : subvolumes) {
+          if (stopped) {
+            return;
+          }
+          try {
+            btrfs.run(Cancellations.none(), "filesystem", "sync", p.toString());
+          } catch (RuntimeException e) {
+            return; // best effort: the snapshot flushes what is left
+          }
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(Math.max(MIN_PAUSE, System.nanoTime() - start));
+      }
+    }
+
+    void stop() {
+      stopped = true;
+      java.util.concurrent.locks.LockSupport.unpark(thread);
     }
   }
 

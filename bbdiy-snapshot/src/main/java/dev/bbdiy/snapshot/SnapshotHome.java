@@ -147,7 +147,17 @@ abstract class SnapshotHome implements HomeSnapshotter {
   public void prepare(RunContext ctx) {
     releaseLeftovers(ctx.cancellation(), ctx.progress());
     record(ctx.backupId());
+    arm(snaps, ctx);
   }
+
+  /**
+   * Gets ready to create {@code planned} at once when the capture comes (the last step of {@code prepare}, once
+   * they are recorded): start what can be started before the lock. The default does nothing.
+   */
+  protected void arm(List<SnapshotLedger.Snap> planned, RunContext ctx) {}
+
+  /** Stops what {@link #arm} started and the capture did not use; called by abort and close. Must not throw. */
+  protected void disarm() {}
 
   private void record(BackupId id) {
     List<SnapshotLedger.Snap> planned = plan(id, parts);
@@ -229,6 +239,7 @@ abstract class SnapshotHome implements HomeSnapshotter {
 
   @Override
   public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
+    disarm();
     finished = true;
     BackupId id = created;
     if (id == null) {
@@ -268,6 +279,7 @@ abstract class SnapshotHome implements HomeSnapshotter {
    */
   @Override
   public void close() {
+    disarm();
     BackupId id = created;
     if (id == null || !completed || finished) {
       return;

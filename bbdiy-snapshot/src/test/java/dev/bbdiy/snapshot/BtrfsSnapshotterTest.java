@@ -142,6 +142,31 @@ class BtrfsSnapshotterTest {
     assertThat(fs.subvolumes()).containsExactlyInAnyOrder("bitbucket/home", "stores/one");
   }
 
+  /** The snapshot commands armed in prepare, waiting as children of this JVM. */
+  private static long armed() {
+    return ProcessHandle.current().children().filter(ProcessHandle::isAlive).filter(p -> p.info().arguments()
+        .map(a -> String.join(" ", a).contains("subvolume snapshot -r")).orElse(false)).count();
+  }
+
+  @Test
+  void prepare_arms_the_snapshot_command_so_capture_starts_no_process_and_abort_disarms_it() throws Exception {
+    HomeSnapshotter s = create(instance(List.of(), List.of()), Map.of());
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    assertThat(armed()).isZero();
+    s.prepare(ctx.in(Phase.PREPARE));
+    assertThat(armed()).as("waiting for the capture").isEqualTo(1);
+
+    s.abort(ctx.in(Phase.PREPARE), null);
+    s.close();
+
+    for (int i = 0; i < 100 && armed() > 0; i++) {
+      Thread.sleep(50);
+    }
+    assertThat(armed()).as("disarmed").isZero();
+    assertThat(fs.subvolumes()).containsExactly("bitbucket/home");
+  }
+
   @Test
   void abort_releases_what_the_run_created() throws Exception {
     HomeSnapshotter s = create(instance(List.of(), List.of()), Map.of());
