@@ -204,10 +204,13 @@ abstract class SnapshotHome implements HomeSnapshotter {
 
   @Override
   public Artifact complete(RunContext ctx, CaptureHandle capture) {
+    ctx.cancellation().throwIfCancelled();
     Map<String, Path> exposed = expose(snaps, ctx);
     List<String> paths = new ArrayList<>();
     Map<String, String> properties = new LinkedHashMap<>();
     for (Part p : parts) {
+      // Emptying a placeholder an earlier copying provider filled can take long: a cancelled run stops here.
+      ctx.cancellation().throwIfCancelled();
       Path root = Objects.requireNonNull(exposed.get(p.label()), p.label());
       Path dir = p.inSnapshot().toString().isEmpty() ? root : root.resolve(p.inSnapshot());
       placeholder(ctx.workDir().resolve(p.layoutPath()));
