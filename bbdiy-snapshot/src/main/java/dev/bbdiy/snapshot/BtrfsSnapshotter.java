@@ -38,7 +38,6 @@ final class BtrfsSnapshotter extends SnapshotHome {
   private final Map<String, Path> snapshotDirs = new LinkedHashMap<>();
   /** The snapshot commands started in prepare, by snapshot path; empty once fired or disarmed. */
   private Map<String, ArmedCommand> armed = Map.of();
-  private @Nullable Flusher flusher;
 
   BtrfsSnapshotter(ProviderContext context, String binary, @Nullable Path snapshotDir, int keepLocal) {
     super("btrfs", context, keepLocal);
@@ -128,8 +127,7 @@ final class BtrfsSnapshotter extends SnapshotHome {
       }
     }
     // A snapshot flushes the subvolume's dirty data in its commit: flush what is dirty now, while Bitbucket is
-    // live, so the commit inside the lock has only what is written from here on (which the flusher armed next
-    // writes out during the drain).
+    // live, so the commit inside the lock has only what is written from here to the drain.
     for (Path subvolume : subvolumes.values()) {
       btrfs.run(ctx.cancellation(), "filesystem", "sync", subvolume.toString());
     }
@@ -148,13 +146,12 @@ final class BtrfsSnapshotter extends SnapshotHome {
 
   /**
    * Starts, before the lock, one waiting {@code btrfs subvolume snapshot -r} per subvolume (see {@link
-   * ArmedCommand}) and the {@link Flusher} that writes out what Bitbucket writes while the lock is requested and
-   * drained, so that the snapshot's own flush inside the lock finds little or nothing dirty.
+   * ArmedCommand}). No flusher runs during the drain: one that ran {@code btrfs filesystem sync} in a loop until
+   * the capture made the window longer on this machine (an in-flight commit delays the snapshot's own).
    */
   @Override
   protected void arm(List<SnapshotLedger.Snap> planned, RunContext ctx) {
     disarm();
-    flusher = Flusher.start(btrfs, List.copyOf(subvolumes.values()));
     armed = armAll(planned);
   }
 
@@ -180,10 +177,6 @@ final class BtrfsSnapshotter extends SnapshotHome {
   @Override
   protected void create(List<SnapshotLedger.Snap> planned, RunContext ctx) {
     long start = System.nanoTime();
-    Flusher f = flusher;
-    if (f != null) {
-      f.stop();
-    }
     Map<String, ArmedCommand> ready = armed;
     armed = Map.of();
     if (!ready.keySet().equals(planned.stream().map(SnapshotLedger.Snap::reference).collect(
@@ -210,63 +203,8 @@ final class BtrfsSnapshotter extends SnapshotHome {
 
   @Override
   protected void disarm() {
-    Flusher f = flusher;
-    flusher = null;
-    if (f != null) {
-      f.stop();
-    }
     armed.values().forEach(ArmedCommand::disarm);
     armed = Map.of();
-  }
-
-  /**
-   * Writes out dirty data of the subvolumes ({@code btrfs filesystem sync}) over and over from the end of prepare
-   * until the capture, pausing as long as each round took (at least 25 ms), so that it takes at most about half of
-   * the disk's time. A snapshot must flush what was written before it; done here, that happens while Bitbucket
-   * drains instead of after. It stops at the capture without waiting for a round in flight.
-   */
-  static final class Flusher implements Runnable {
-    private static final long MIN_PAUSE = 25_000_000L;
-    private final Tool btrfs;
-    private final List<Path> subvolumes;
-    private final Thread thread;
-    private volatile boolean stopped;
-
-    private Flusher(Tool btrfs, List<Path> subvolumes) {
-      this.btrfs = btrfs;
-      this.subvolumes = subvolumes;
-      this.thread = new Thread(this, "bbdiy-btrfs-flusher");
-      thread.setDaemon(true);
-    }
-
-    static Flusher start(Tool btrfs, List<Path> subvolumes) {
-      Flusher f = new Flusher(btrfs, subvolumes);
-      f.thread.start();
-      return f;
-    }
-
-    @Override
-    public void run() {
-      while (!stopped) {
-        long start = System.nanoTime();
-        for (Path p : subvolumes) {
-          if (stopped) {
-            return;
-          }
-          try {
-            btrfs.run(Cancellations.none(), "filesystem", "sync", p.toString());
-          } catch (RuntimeException e) {
-            return; // best effort: the snapshot flushes what is left
-          }
-        }
-        java.util.concurrent.locks.LockSupport.parkNanos(Math.max(MIN_PAUSE, System.nanoTime() - start));
-      }
-    }
-
-    void stop() {
-      stopped = true;
-      java.util.concurrent.locks.LockSupport.unpark(thread);
-    }
   }
 
   @Override
