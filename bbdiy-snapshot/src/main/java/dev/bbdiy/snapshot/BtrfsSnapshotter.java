@@ -242,6 +242,28 @@ final class BtrfsSnapshotter extends SnapshotHome {
     progress.message("deleted the snapshot " + p);
   }
 
+  @Override
+  protected Path restoreRoot(SnapshotLedger.Snap snap, Path recorded, CancellationSignal cancellation) {
+    Path p = Path.of(snap.reference());
+    if (!p.isAbsolute() || !p.normalize().equals(p) || !recorded.equals(p) || p.getFileName() == null
+        || !NAME.matcher(p.getFileName().toString()).matches()) {
+      throw BbdiyException.refused("btrfs: not restoring from " + snap.reference() + ": it is not named like a"
+          + " snapshot bbdiy made (<backup id>.home or .store-N)");
+    }
+    Optional<Subvolume> sv = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? subvolume(p, cancellation)
+        : Optional.empty();
+    if (sv.isEmpty()) {
+      throw BbdiyException.configuration("The snapshot " + p + " is not on this machine any more (only the backups"
+          + " btrfs.keep-local keeps have theirs): restore from the archive (without --from-snapshot)");
+    }
+    Tool.Output ro = btrfs.require(cancellation, "reading the snapshot's flags", "property", "get", "-ts",
+        p.toString(), "ro");
+    if (sv.get().parentUuid().equals("-") || !ro.stdout().contains("ro=true")) {
+      throw BbdiyException.refused("btrfs: not restoring from " + p + ": it is not a read-only snapshot");
+    }
+    return p;
+  }
+
   /** What {@code btrfs subvolume show} says about a subvolume. */
   private record Subvolume(String pathInFilesystem, String parentUuid) {}
 
