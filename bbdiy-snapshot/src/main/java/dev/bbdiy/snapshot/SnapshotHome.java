@@ -171,6 +171,11 @@ abstract class SnapshotHome implements HomeSnapshotter {
     snaps = planned;
   }
 
+  @Override
+  public int releaseLeftovers(RunContext ctx) {
+    return releaseLeftovers(ctx.cancellation(), ctx.progress());
+  }
+
   /** Releases what killed runs left (pending records of dead writers); returns how many snapshots it released. */
   int releaseLeftovers(CancellationSignal cancellation, ProgressReporter progress) {
     int released = 0;

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -85,9 +86,49 @@ class BtrfsKillTest {
         .map(a -> String.join(" ", a).contains("subvolume snapshot -r")).orElse(false)).count();
   }
 
+  private BackupEngine engine() {
+    return BackupEngine.builder()
+        .instance(new BitbucketInstance("bitbucket", InstanceType.BITBUCKET, home, List.of(), List.of(), -1, -1))
+        .workDir(temp.resolve("work"))
+        .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
+            .pollInterval(Duration.ofMillis(20)).build())
+        .home(new BtrfsProvider())
+        .database(null)
+        .archiver(new TarArchiverProvider())
+        .configuration(Map.of("tar.dir", temp.resolve("archives").toString()))
+        .build();
+  }
+
+  @Test
+  void unlock_recover_releases_the_snapshot_a_run_killed_after_its_capture_left() throws Exception {
+    killAt("COMPLETE");
+    assertThat(fs.subvolumes()).hasSize(2);
+
+    // What 'bbdiy unlock --recover' does: the lock (none left here), then the providers' leftovers.
+    BackupEngine.recover(temp.resolve("work"), MaintenanceClient.builder(bitbucket.url())
+        .credentials("admin", Secret.of("admin")).build());
+    int released = engine().releaseLeftovers();
+
+    assertThat(released).isEqualTo(1);
+    assertThat(fs.subvolumes()).containsExactly("bitbucket/home");
+    assertThat(temp.resolve("work/.bbdiy/providers/btrfs/snapshots")).isEmptyDirectory();
+    assertThat(engine().releaseLeftovers()).as("nothing twice").isZero();
+  }
+
   @ParameterizedTest(name = "SIGKILL at the start of {0}")
   @ValueSource(strings = {"LOCK", "COMPLETE", "ARCHIVE"})
   void what_a_killed_run_leaves_is_released_by_the_next_backup(String phase) throws Exception {
+    killAt(phase);
+    assertThat(fs.subvolumes()).as("what the killed run left").hasSize(phase.equals("LOCK") ? 1 : 2);
+
+    engine().backup();
+
+    assertThat(fs.subvolumes()).as("only the home is left").containsExactly("bitbucket/home");
+    assertThat(temp.resolve("work/.bbdiy/providers/btrfs/snapshots")).isEmptyDirectory();
+  }
+
+  /** Runs a backup in a child JVM and SIGKILLs it at the start of {@code phase}; checks what it leaves. */
+  private void killAt(String phase) throws Exception {
     Process child = start(phase);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!lines.contains("AT " + phase)) {
@@ -107,20 +148,5 @@ class BtrfsKillTest {
       Thread.sleep(50);
     }
     assertThat(armedShells()).as("the armed shell read end-of-file and exited").isZero();
-    assertThat(fs.subvolumes()).as("what the killed run left").hasSize(phase.equals("LOCK") ? 1 : 2);
-
-    BackupEngine.builder()
-        .instance(new BitbucketInstance("bitbucket", InstanceType.BITBUCKET, home, List.of(), List.of(), -1, -1))
-        .workDir(temp.resolve("work"))
-        .bitbucket(MaintenanceClient.builder(bitbucket.url()).credentials("admin", Secret.of("admin"))
-            .pollInterval(Duration.ofMillis(20)).build())
-        .home(new BtrfsProvider())
-        .database(null)
-        .archiver(new TarArchiverProvider())
-        .configuration(Map.of("tar.dir", temp.resolve("archives").toString()))
-        .build().backup();
-
-    assertThat(fs.subvolumes()).as("only the home is left").containsExactly("bitbucket/home");
-    assertThat(records).isEmptyDirectory();
   }
 }
