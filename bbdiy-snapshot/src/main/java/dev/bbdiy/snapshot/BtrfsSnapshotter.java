@@ -7,6 +7,7 @@ import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.Cancellations;
+import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -188,7 +189,16 @@ final class BtrfsSnapshotter extends SnapshotHome {
     BbdiyException failure = null;
     for (SnapshotLedger.Snap s : planned) {
       ArmedCommand c = java.util.Objects.requireNonNull(ready.get(s.reference()));
-      Tool.Output o = c.await(ctx.cancellation());
+      Tool.Output o;
+      try {
+        o = c.await(ctx.cancellation());
+      } catch (BbdiyException cancelled) {
+        // Every other command is stopped and waited for too, so that none is still making its snapshot when
+        // abort releases what the record lists.
+        failure = failure == null ? cancelled : failure;
+        ready.values().forEach(ArmedCommand::disarm);
+        continue;
+      }
       if (!o.ok() && failure == null) {
         failure = BbdiyException.provider("btrfs", "the snapshot of " + subvolumes.get(s.label()) + " failed: "
             + String.join(" ", c.command()) + " exited with " + o.exitCode()
@@ -232,7 +242,15 @@ final class BtrfsSnapshotter extends SnapshotHome {
           + " bbdiy made (<backup id>.home or .store-N)");
     }
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-      return;
+      // A snapshot command killed while it waited for its commit may still have its snapshot made by that commit:
+      // let pending commits finish, then look again.
+      Path dir = PrivateFiles.parentOf(p);
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        btrfs.run(Cancellations.none(), "filesystem", "sync", dir.toString());
+      }
+      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+        return;
+      }
     }
     Optional<Subvolume> sv = subvolume(p, Cancellations.none());
     if (sv.isEmpty() || sv.get().parentUuid().equals("-")) {

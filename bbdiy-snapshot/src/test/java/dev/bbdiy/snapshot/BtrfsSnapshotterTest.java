@@ -168,6 +168,38 @@ class BtrfsSnapshotterTest {
   }
 
   @Test
+  void a_capture_cancelled_while_its_snapshots_run_stops_them_all_so_abort_leaves_none() throws Exception {
+    Path store = fs.subvolume("stores/one");
+    // The real btrfs, three seconds late for every snapshot: the cancellation comes while both are on their way.
+    Path slow = work.resolve("slow-btrfs");
+    Files.writeString(slow, "#!/bin/sh\n[ \"$1 $2\" = \"subvolume snapshot\" ] && sleep 3\nexec btrfs \"$@\"\n");
+    Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    HomeSnapshotter s = create(instance(List.of(store), List.of()), Map.of("btrfs.binary", slow.toString()));
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    s.prepare(ctx.in(Phase.PREPARE));
+    TestContexts.TestCancellation cancel = new TestContexts.TestCancellation();
+    Thread canceller = new Thread(() -> {
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        return;
+      }
+      cancel.cancel("test: cancelled during the capture");
+    });
+    canceller.start();
+
+    assertThatThrownBy(() -> s.capture(new TestContexts.TestRunContext(ctx.backupId(), Phase.CAPTURE, work,
+        ctx.progress(), cancel, true))).isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERRUPTED));
+    s.abort(ctx.in(Phase.CAPTURE), null);
+    s.close();
+    Thread.sleep(3500); // a snapshot command left running would have made its snapshot by now
+
+    assertThat(fs.subvolumes()).containsExactlyInAnyOrder("bitbucket/home", "stores/one");
+  }
+
+  @Test
   void abort_releases_what_the_run_created() throws Exception {
     HomeSnapshotter s = create(instance(List.of(), List.of()), Map.of());
     TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
