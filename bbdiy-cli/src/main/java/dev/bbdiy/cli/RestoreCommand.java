@@ -44,6 +44,11 @@ final class RestoreCommand extends BaseCommand {
       description = "Allow restoring a backup without a manifest (made by Atlassian's scripts).")
   boolean allowUnverified;
 
+  @Option(names = "--from-snapshot", description = {"Restore the home from the snapshot the btrfs or zfs provider"
+      + " kept on this machine (keep-local) instead of from the archive: much faster, into the same empty targets,"
+      + " with the backup's excludes left out. The database, if any, is restored from the archive."})
+  boolean fromSnapshot;
+
   @Override
   int execute() {
     EngineFactory factory = factory();
@@ -58,7 +63,8 @@ final class RestoreCommand extends BaseCommand {
       throw new BbdiyException(ErrorCode.USAGE, "--home-only and --database-only exclude each other");
     }
     BackupId backupId = ListCommand.resolve(engine, id);
-    RestoreRequest.Builder request = RestoreRequest.builder(backupId).allowUnverified(allowUnverified);
+    RestoreRequest.Builder request = RestoreRequest.builder(backupId).allowUnverified(allowUnverified)
+        .fromLocalSnapshot(fromSnapshot);
     if (targetHome != null) {
       request.targetHome(targetHome);
     }

@@ -36,6 +36,23 @@ final class UnlockCommand extends BaseCommand {
     }
     RecoveryResult r = BackupEngine.recover(f.workDir(), client);
     output.result(r.message());
+    // Then the snapshots and mounts a killed run left, when the configuration names the providers that made them.
+    BackupEngine engine;
+    try {
+      engine = engine(f, false);
+    } catch (BbdiyException e) {
+      if (e.code() != ErrorCode.CONFIGURATION) {
+        throw e;
+      }
+      output.warn("Snapshots or mounts an interrupted run may have left were not looked for (" + e.getMessage()
+          + "); the next backup with the full configuration releases them");
+      engine = null;
+    }
+    if (engine != null) {
+      int released = engine.releaseLeftovers();
+      output.result(released == 0 ? "No snapshot or mount of an interrupted run to release"
+          : "Released " + released + " snapshot(s) an interrupted run left");
+    }
     if (json) {
       output.json(r);
     }

@@ -184,6 +184,23 @@ public final class BackupEngine {
   }
 
   /**
+   * Releases what interrupted runs left in the providers' state directories (snapshots, mounts), as {@code bbdiy
+   * unlock --recover} does once the lock is released. Takes the working directory's run lock, so never races a
+   * backup of this configuration.
+   *
+   * @return how many things the providers released
+   */
+  public int releaseLeftovers() {
+    return operation("recover", null, (op, providers) -> {
+      int released = 0;
+      for (OperationProviders.Source s : providers.sources()) {
+        released += s.source().releaseLeftovers(op.context(Phase.PREPARE, s.name()));
+      }
+      return released;
+    });
+  }
+
+  /**
    * Releases a lock an interrupted run left behind, from its state file: cancels its Bitbucket task and unlocks.
    *
    * @throws BbdiyException {@link ErrorCode#LEFT_LOCKED} if it cannot be released, with what to do

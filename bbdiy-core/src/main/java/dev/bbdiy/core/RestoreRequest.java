@@ -18,6 +18,8 @@ import org.jspecify.annotations.Nullable;
  * @param home whether to restore the home and data stores
  * @param database whether to restore the database
  * @param allowUnverified whether a backup without a manifest (made by Atlassian's scripts) may be restored
+ * @param fromLocalSnapshot whether the home is restored from the snapshot its provider kept on this machine
+ *     (btrfs, ZFS with {@code keep-local}) instead of from the archive; the targets must be empty all the same
  */
 public record RestoreRequest(
     BackupId id,
@@ -26,7 +28,8 @@ public record RestoreRequest(
     @Nullable String targetDatabase,
     boolean home,
     boolean database,
-    boolean allowUnverified) {
+    boolean allowUnverified,
+    boolean fromLocalSnapshot) {
 
   public RestoreRequest {
     Objects.requireNonNull(id, "id");
@@ -34,6 +37,12 @@ public record RestoreRequest(
     if (!home && !database) {
       throw new IllegalArgumentException("Restore at least the home or the database");
     }
+  }
+
+  /** A request that restores from the archive. */
+  public RestoreRequest(BackupId id, @Nullable Path targetHome, Map<Path, Path> dataStoreTargets,
+      @Nullable String targetDatabase, boolean home, boolean database, boolean allowUnverified) {
+    this(id, targetHome, dataStoreTargets, targetDatabase, home, database, allowUnverified, false);
   }
 
   /** Returns a builder restoring everything of {@code id} into the configured places. */
@@ -50,6 +59,7 @@ public record RestoreRequest(
     private boolean home = true;
     private boolean database = true;
     private boolean allowUnverified;
+    private boolean fromLocalSnapshot;
 
     private Builder(BackupId id) {
       this.id = Objects.requireNonNull(id, "id");
@@ -93,8 +103,18 @@ public record RestoreRequest(
       return this;
     }
 
+    /**
+     * Restores the home from the snapshot its provider kept on this machine instead of from the archive: much
+     * faster, into the same empty targets. Only providers that keep local snapshots can (btrfs, ZFS).
+     */
+    public Builder fromLocalSnapshot(boolean fromSnapshot) {
+      this.fromLocalSnapshot = fromSnapshot;
+      return this;
+    }
+
     public RestoreRequest build() {
-      return new RestoreRequest(id, targetHome, dataStoreTargets, targetDatabase, home, database, allowUnverified);
+      return new RestoreRequest(id, targetHome, dataStoreTargets, targetDatabase, home, database, allowUnverified,
+          fromLocalSnapshot);
     }
   }
 }

@@ -47,7 +47,8 @@ public final class BtrfsProvider implements HomeSnapshotterProvider {
 
   @Override
   public Set<Capability> capabilities() {
-    return Set.of(Capability.FILE_OUTPUT, Capability.ATOMIC_CAPTURE, Capability.EXTERNAL_ARTIFACTS);
+    return Set.of(Capability.FILE_OUTPUT, Capability.ATOMIC_CAPTURE, Capability.EXTERNAL_ARTIFACTS,
+        Capability.RESTORES_FROM_LOCAL_SNAPSHOT);
   }
 
   @Override

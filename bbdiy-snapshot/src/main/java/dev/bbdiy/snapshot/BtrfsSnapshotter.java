@@ -7,6 +7,7 @@ import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.Cancellations;
+import dev.bbdiy.kit.PrivateFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -36,6 +37,8 @@ final class BtrfsSnapshotter extends SnapshotHome {
   /** The subvolumes to snapshot, by label, and where their snapshots go. */
   private final Map<String, Path> subvolumes = new LinkedHashMap<>();
   private final Map<String, Path> snapshotDirs = new LinkedHashMap<>();
+  /** The snapshot commands started in prepare, by snapshot path; empty once fired or disarmed. */
+  private Map<String, ArmedCommand> armed = Map.of();
 
   BtrfsSnapshotter(ProviderContext context, String binary, @Nullable Path snapshotDir, int keepLocal) {
     super("btrfs", context, keepLocal);
@@ -117,7 +120,6 @@ final class BtrfsSnapshotter extends SnapshotHome {
 
   @Override
   public void prepare(RunContext ctx) {
-    super.prepare(ctx);
     for (Path dir : snapshotDirs.values()) {
       try {
         Files.createDirectories(dir);
@@ -130,6 +132,7 @@ final class BtrfsSnapshotter extends SnapshotHome {
     for (Path subvolume : subvolumes.values()) {
       btrfs.run(ctx.cancellation(), "filesystem", "sync", subvolume.toString());
     }
+    super.prepare(ctx);
   }
 
   @Override
@@ -142,14 +145,76 @@ final class BtrfsSnapshotter extends SnapshotHome {
     return out;
   }
 
+  /**
+   * Starts, before the lock, one waiting {@code btrfs subvolume snapshot -r} per subvolume (see {@link
+   * ArmedCommand}). No flusher runs during the drain: one that ran {@code btrfs filesystem sync} in a loop until
+   * the capture made the window longer on this machine (an in-flight commit delays the snapshot's own).
+   */
+  @Override
+  protected void arm(List<SnapshotLedger.Snap> planned, RunContext ctx) {
+    disarm();
+    armed = armAll(planned);
+  }
+
+  private Map<String, ArmedCommand> armAll(List<SnapshotLedger.Snap> planned) {
+    Map<String, ArmedCommand> out = new LinkedHashMap<>();
+    try {
+      for (SnapshotLedger.Snap s : planned) {
+        out.put(s.reference(), ArmedCommand.arm("btrfs", List.of(btrfs.program(), "subvolume", "snapshot", "-r",
+            java.util.Objects.requireNonNull(subvolumes.get(s.label())).toString(), s.reference())));
+      }
+    } catch (RuntimeException e) {
+      out.values().forEach(ArmedCommand::disarm);
+      throw e;
+    }
+    return out;
+  }
+
+  /**
+   * Inside the lock: fires the armed snapshot commands all at once (snapshots started together can share one
+   * btrfs transaction commit) and waits for them. Nothing else runs here: no process is started unless prepare
+   * did not run, no file is read or written.
+   */
   @Override
   protected void create(List<SnapshotLedger.Snap> planned, RunContext ctx) {
-    for (SnapshotLedger.Snap s : planned) {
-      long start = System.nanoTime();
-      btrfs.require(ctx.cancellation(), "the snapshot of " + subvolumes.get(s.label()), "subvolume", "snapshot",
-          "-r", java.util.Objects.requireNonNull(subvolumes.get(s.label())).toString(), s.reference());
-      ctx.progress().message("snapshot " + s.reference() + " in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+    long start = System.nanoTime();
+    Map<String, ArmedCommand> ready = armed;
+    armed = Map.of();
+    if (!ready.keySet().equals(planned.stream().map(SnapshotLedger.Snap::reference).collect(
+        java.util.stream.Collectors.toSet())) || !ready.values().stream().allMatch(ArmedCommand::alive)) {
+      ready.values().forEach(ArmedCommand::disarm);
+      ready = armAll(planned); // prepare did not run (a caller driving the phases by hand)
     }
+    ready.values().forEach(ArmedCommand::fire);
+    BbdiyException failure = null;
+    for (SnapshotLedger.Snap s : planned) {
+      ArmedCommand c = java.util.Objects.requireNonNull(ready.get(s.reference()));
+      Tool.Output o;
+      try {
+        o = c.await(ctx.cancellation());
+      } catch (BbdiyException cancelled) {
+        // Every other command is stopped and waited for too, so that none is still making its snapshot when
+        // abort releases what the record lists.
+        failure = failure == null ? cancelled : failure;
+        ready.values().forEach(ArmedCommand::disarm);
+        continue;
+      }
+      if (!o.ok() && failure == null) {
+        failure = BbdiyException.provider("btrfs", "the snapshot of " + subvolumes.get(s.label()) + " failed: "
+            + String.join(" ", c.command()) + " exited with " + o.exitCode()
+            + (o.stdout().isEmpty() ? "" : ":\n  " + o.errorText()), null);
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+    ctx.progress().message(planned.size() + " snapshot(s) in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+  }
+
+  @Override
+  protected void disarm() {
+    armed.values().forEach(ArmedCommand::disarm);
+    armed = Map.of();
   }
 
   @Override
@@ -177,7 +242,15 @@ final class BtrfsSnapshotter extends SnapshotHome {
           + " bbdiy made (<backup id>.home or .store-N)");
     }
     if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-      return;
+      // A snapshot command killed while it waited for its commit may still have its snapshot made by that commit:
+      // let pending commits finish, then look again.
+      Path dir = PrivateFiles.parentOf(p);
+      if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        btrfs.run(Cancellations.none(), "filesystem", "sync", dir.toString());
+      }
+      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+        return;
+      }
     }
     Optional<Subvolume> sv = subvolume(p, Cancellations.none());
     if (sv.isEmpty() || sv.get().parentUuid().equals("-")) {
@@ -185,6 +258,28 @@ final class BtrfsSnapshotter extends SnapshotHome {
     }
     btrfs.require(cancellation, "deleting the snapshot " + p, "subvolume", "delete", p.toString());
     progress.message("deleted the snapshot " + p);
+  }
+
+  @Override
+  protected Path restoreRoot(SnapshotLedger.Snap snap, Path recorded, CancellationSignal cancellation) {
+    Path p = Path.of(snap.reference());
+    if (!p.isAbsolute() || !p.normalize().equals(p) || !recorded.equals(p) || p.getFileName() == null
+        || !NAME.matcher(p.getFileName().toString()).matches()) {
+      throw BbdiyException.refused("btrfs: not restoring from " + snap.reference() + ": it is not named like a"
+          + " snapshot bbdiy made (<backup id>.home or .store-N)");
+    }
+    Optional<Subvolume> sv = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? subvolume(p, cancellation)
+        : Optional.empty();
+    if (sv.isEmpty()) {
+      throw BbdiyException.configuration("The snapshot " + p + " is not on this machine any more (only the backups"
+          + " btrfs.keep-local keeps have theirs): restore from the archive (without --from-snapshot)");
+    }
+    Tool.Output ro = btrfs.require(cancellation, "reading the snapshot's flags", "property", "get", "-ts",
+        p.toString(), "ro");
+    if (sv.get().parentUuid().equals("-") || !ro.stdout().contains("ro=true")) {
+      throw BbdiyException.refused("btrfs: not restoring from " + p + ": it is not a read-only snapshot");
+    }
+    return p;
   }
 
   /** What {@code btrfs subvolume show} says about a subvolume. */

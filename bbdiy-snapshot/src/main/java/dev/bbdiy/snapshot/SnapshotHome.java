@@ -147,7 +147,17 @@ abstract class SnapshotHome implements HomeSnapshotter {
   public void prepare(RunContext ctx) {
     releaseLeftovers(ctx.cancellation(), ctx.progress());
     record(ctx.backupId());
+    arm(snaps, ctx);
   }
+
+  /**
+   * Gets ready to create {@code planned} at once when the capture comes (the last step of {@code prepare}, once
+   * they are recorded): start what can be started before the lock. The default does nothing.
+   */
+  protected void arm(List<SnapshotLedger.Snap> planned, RunContext ctx) {}
+
+  /** Stops what {@link #arm} started and the capture did not use; called by abort and close. Must not throw. */
+  protected void disarm() {}
 
   private void record(BackupId id) {
     List<SnapshotLedger.Snap> planned = plan(id, parts);
@@ -159,6 +169,11 @@ abstract class SnapshotHome implements HomeSnapshotter {
     }
     created = id;
     snaps = planned;
+  }
+
+  @Override
+  public int releaseLeftovers(RunContext ctx) {
+    return releaseLeftovers(ctx.cancellation(), ctx.progress());
   }
 
   /** Releases what killed runs left (pending records of dead writers); returns how many snapshots it released. */
@@ -194,18 +209,26 @@ abstract class SnapshotHome implements HomeSnapshotter {
 
   @Override
   public Artifact complete(RunContext ctx, CaptureHandle capture) {
+    ctx.cancellation().throwIfCancelled();
     Map<String, Path> exposed = expose(snaps, ctx);
     List<String> paths = new ArrayList<>();
     Map<String, String> properties = new LinkedHashMap<>();
     for (Part p : parts) {
+      // Emptying a placeholder an earlier copying provider filled can take long: a cancelled run stops here.
+      ctx.cancellation().throwIfCancelled();
       Path root = Objects.requireNonNull(exposed.get(p.label()), p.label());
       Path dir = p.inSnapshot().toString().isEmpty() ? root : root.resolve(p.inSnapshot());
       placeholder(ctx.workDir().resolve(p.layoutPath()));
       ctx.readFrom(new ContentSource(p.layoutPath(), dir, p.excludes()));
       paths.add(p.layoutPath());
+      // What a restore from the kept snapshot needs: which snapshot holds the part, where, minus what.
+      properties.put("part." + p.layoutPath() + ".snapshot", p.label());
+      properties.put("part." + p.layoutPath() + ".path", p.inSnapshot().toString());
+      properties.put("part." + p.layoutPath() + ".excludes", String.join("\n", p.excludes()));
     }
     for (SnapshotLedger.Snap s : snaps) {
       properties.put("snapshot." + s.label(), s.reference());
+      properties.put("snapshot-dir." + s.label(), Objects.requireNonNull(exposed.get(s.label())).toString());
     }
     properties.put("kept-locally", Boolean.toString(keepLocal > 0));
     completed = true;
@@ -229,6 +252,7 @@ abstract class SnapshotHome implements HomeSnapshotter {
 
   @Override
   public void abort(RunContext ctx, @Nullable CaptureHandle capture) {
+    disarm();
     finished = true;
     BackupId id = created;
     if (id == null) {
@@ -268,6 +292,7 @@ abstract class SnapshotHome implements HomeSnapshotter {
    */
   @Override
   public void close() {
+    disarm();
     BackupId id = created;
     if (id == null || !completed || finished) {
       return;
@@ -330,10 +355,106 @@ abstract class SnapshotHome implements HomeSnapshotter {
     }
   }
 
+  /**
+   * Returns the directory that holds the content of the kept snapshot {@code snap} for a restore, once it is
+   * checked to be a snapshot this provider made that still exists; {@code recorded} is where the backup read it.
+   *
+   * @throws BbdiyException naming what to do when it is gone or is not ours
+   */
+  protected Path restoreRoot(SnapshotLedger.Snap snap, Path recorded, CancellationSignal cancellation) {
+    throw BbdiyException.configuration(provider + " keeps no local snapshots: restore from the archive");
+  }
+
+  /** One part of a restore from a kept snapshot: where from, where to, minus what. */
+  private record Copy(String layoutPath, Path from, Path to, List<String> excludes) {}
+
+  private List<Copy> copies(RestoreContext ctx) {
+    Artifact a = ctx.artifact();
+    Map<String, String> props = a.properties();
+    List<Copy> out = new ArrayList<>();
+    for (String path : a.paths()) {
+      String label = props.get("part." + path + ".snapshot");
+      String in = props.get("part." + path + ".path");
+      String reference = label == null ? null : props.get("snapshot." + label);
+      String dir = label == null ? null : props.get("snapshot-dir." + label);
+      if (label == null || in == null || reference == null || dir == null) {
+        throw BbdiyException.configuration("Backup " + ctx.backupId() + " does not record which snapshot holds "
+            + path + " (it was made by an earlier version): restore it from the archive (without --from-snapshot)");
+      }
+      Path rel = Path.of(in);
+      if (rel.isAbsolute() || !rel.normalize().equals(rel) || rel.startsWith("..")) {
+        throw BbdiyException.refused("Backup " + ctx.backupId() + " records " + path + " at " + in + " inside its"
+            + " snapshot, which is not a plain relative path: not restoring from it");
+      }
+      Path root = restoreRoot(new SnapshotLedger.Snap(label, reference, ""), Path.of(dir), ctx.cancellation());
+      Path from = in.isEmpty() ? root : root.resolve(rel);
+      if (!Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
+        throw failed("the snapshot " + reference + " holds no directory " + from + " for " + path, null);
+      }
+      Path to = ctx.targetHome();
+      if (!path.equals(BackupLayout.HOME)) {
+        to = null;
+        for (Map.Entry<Path, Path> e : ctx.targetDataStores().entrySet()) {
+          if (BackupLayout.dataStore(e.getKey()).equals(path)) {
+            to = e.getValue();
+          }
+        }
+      }
+      if (to == null) {
+        throw BbdiyException.configuration("No target for " + path + " of backup " + ctx.backupId()
+            + ": set --target-home or --target-data-store");
+      }
+      String excludes = props.getOrDefault("part." + path + ".excludes", "");
+      out.add(new Copy(path, from, to, excludes.isEmpty() ? List.of() : List.of(excludes.split("\n"))));
+    }
+    return out;
+  }
+
+  /** Checks, for a restore from the kept snapshots, that each still exists and is one this provider made. */
+  @Override
+  public void preflightRestore(RestoreContext ctx) {
+    if (ctx.fromLocalSnapshot()) {
+      copies(ctx);
+    }
+  }
+
+  /**
+   * From the archive, the engine has extracted the files into the empty targets, as for every file provider. From
+   * a kept local snapshot ({@link RestoreContext#fromLocalSnapshot()}), copies each part's directory of the
+   * read-only snapshot into its target, minus the excludes the backup applied; a failure removes what was copied.
+   */
   @Override
   public RestoreOutcome restore(RestoreContext ctx) {
-    // The engine extracts the archived files into the empty targets, as for every file provider.
-    return RestoreOutcome.home(String.valueOf(ctx.targetHome()));
+    if (!ctx.fromLocalSnapshot()) {
+      return RestoreOutcome.home(String.valueOf(ctx.targetHome()));
+    }
+    List<Copy> copies = copies(ctx);
+    List<String> checks = new ArrayList<>();
+    List<Path> touched = new ArrayList<>();
+    try {
+      for (Copy c : copies) {
+        touched.add(c.to());
+        SnapshotCopy.Copied done = SnapshotCopy.copy(c.from(), c.to(), c.excludes(), ctx.cancellation());
+        checks.add(c.layoutPath() + ": " + done.files() + " files, " + done.bytes() + " bytes copied from the"
+            + " read-only snapshot " + c.from() + " (not read from the archive, so not checked against its"
+            + " manifest)");
+        ctx.progress().message("copied " + c.from() + " to " + c.to());
+      }
+    } catch (IOException | RuntimeException e) {
+      for (Path t : touched) {
+        try {
+          PrivateFiles.emptyDirectory(t);
+        } catch (IOException ignored) {
+          // the engine empties the targets of a failed restore too
+        }
+      }
+      if (e instanceof BbdiyException b) {
+        throw b;
+      }
+      throw failed("the restore from the local snapshot failed: " + (e instanceof IOException io ? Reasons.of(io)
+          : e.getMessage()), e);
+    }
+    return new RestoreOutcome(ctx.targetHome() + " from the local snapshot", null, checks);
   }
 
   /** Returns the data stores with their layout paths. */

@@ -8,6 +8,7 @@ import dev.bbdiy.api.spi.ProgressReporter;
 import dev.bbdiy.api.spi.ProviderContext;
 import dev.bbdiy.api.spi.RunContext;
 import dev.bbdiy.kit.Cancellations;
+import dev.bbdiy.kit.PrivateFiles;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -143,6 +144,31 @@ final class ZfsSnapshotter extends SnapshotHome {
       out.put(s.label(), dir);
     }
     return out;
+  }
+
+  @Override
+  protected Path restoreRoot(SnapshotLedger.Snap snap, Path recorded, CancellationSignal cancellation) {
+    String ref = snap.reference();
+    String snapName = ref.substring(ref.indexOf('@') + 1);
+    Path mount = !recorded.isAbsolute() || recorded.getNameCount() < 4 ? null
+        : PrivateFiles.parentOf(PrivateFiles.parentOf(PrivateFiles.parentOf(recorded)));
+    if (!SNAPSHOT.matcher(ref).matches() || mount == null || !recorded.isAbsolute()
+        || !recorded.normalize().equals(recorded) || !recorded.endsWith(Path.of(".zfs", "snapshot", snapName))) {
+      throw BbdiyException.refused("zfs: not restoring from " + ref + " at " + recorded + ": it is not a snapshot"
+          + " bbdiy made (<dataset>@bbdiy-<backup id>) under its dataset's .zfs/snapshot directory");
+    }
+    Tool.Output o = zfs.run(cancellation, "list", "-H", "-t", "snapshot", "-o", "name", ref);
+    if (!o.ok() || !o.stdout().contains(ref)) {
+      throw BbdiyException.configuration("The snapshot " + ref + " is not on this machine any more (only the"
+          + " backups zfs.keep-local keeps have theirs): restore from the archive (without --from-snapshot)");
+    }
+    String[] d = dataset(mount, cancellation);
+    if (!d[0].equals(ref.substring(0, ref.indexOf('@'))) || !Path.of(d[1]).equals(mount)
+        || !Files.isDirectory(recorded, LinkOption.NOFOLLOW_LINKS)) {
+      throw BbdiyException.refused("zfs: not restoring from " + recorded + ": it is not where the dataset of " + ref
+          + " shows its snapshots");
+    }
+    return recorded;
   }
 
   @Override

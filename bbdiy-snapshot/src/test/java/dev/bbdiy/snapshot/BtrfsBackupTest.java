@@ -146,6 +146,45 @@ class BtrfsBackupTest {
   }
 
   @Test
+  void restores_from_the_kept_snapshot_into_an_empty_target_only_and_refuses_once_it_is_gone() throws Exception {
+    Map<String, String> keep = Map.of("tar.dir", temp.resolve("archives").toString(), "btrfs.keep-local", "1");
+    BackupResult first = engine(new ArrayList<>()).configuration(keep).build().backup();
+    Files.writeString(home.home().resolve("shared/after-the-backup.txt"), "not in the backup");
+    Path cache = Files.createDirectories(home.home().resolve("caches/x"));
+    Files.writeString(cache.resolve("c"), "excluded");
+    assertThat(fs.subvolumes()).as("kept").hasSize(2);
+
+    Path occupied = Files.createDirectories(temp.resolve("occupied"));
+    Files.writeString(occupied.resolve("keep-me"), "mine");
+    assertThatThrownBy(() -> engine(new ArrayList<>()).configuration(keep).build().restore(RestoreRequest
+        .builder(first.stored().id()).targetHome(occupied).homeOnly().fromLocalSnapshot(true).build()))
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.getMessage()).contains("not empty"));
+    assertThat(Files.readString(occupied.resolve("keep-me"))).isEqualTo("mine");
+
+    Path target = temp.resolve("from-snapshot");
+    RestoreResult restored = engine(new ArrayList<>()).configuration(keep).build().restore(RestoreRequest
+        .builder(first.stored().id()).targetHome(target).homeOnly().fromLocalSnapshot(true).build());
+
+    assertThat(restored.files()).as("nothing extracted from the archive").isZero();
+    assertThat(restored.checks()).anySatisfy(c -> assertThat(c).contains("copied from the read-only snapshot"));
+    assertThat(target.resolve("shared/after-the-backup.txt")).doesNotExist();
+    assertThat(Trees.differences(home.home(), target, rel -> rel.matches("(caches|log|tmp|export|search/data"
+        + "|shared/search/data|shared/export|plugins/\\..*)(/.*)?|\\.lock|shared/\\.lock|data/db\\..*"
+        + "|shared/data/db\\..*|shared/after-the-backup.txt"), Trees.Check.MODE, Trees.Check.MTIME)).isEmpty();
+    for (Path repo : Git.repositories(target.resolve("shared/data/repositories"))) {
+      assertThat(Git.fsck(repo)).as("git fsck " + repo).isEmpty();
+    }
+
+    // A second backup keeps only its own snapshot (keep-local 1): the first one's is gone.
+    engine(new ArrayList<>()).configuration(keep).build().backup();
+    assertThatThrownBy(() -> engine(new ArrayList<>()).configuration(keep).build().restore(RestoreRequest
+        .builder(first.stored().id()).targetHome(temp.resolve("too-late")).homeOnly().fromLocalSnapshot(true)
+        .build())).isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.getMessage())
+            .contains("not on this machine any more").contains("without --from-snapshot"));
+    assertThat(temp.resolve("too-late")).doesNotExist();
+  }
+
+  @Test
   void a_run_cancelled_after_the_snapshot_leaves_no_snapshot_and_bitbucket_unlocked() throws Exception {
     for (Phase phase : List.of(Phase.COMPLETE, Phase.ARCHIVE, Phase.VERIFY)) {
       java.util.concurrent.atomic.AtomicReference<BackupEngine> engine =

@@ -142,6 +142,63 @@ class BtrfsSnapshotterTest {
     assertThat(fs.subvolumes()).containsExactlyInAnyOrder("bitbucket/home", "stores/one");
   }
 
+  /** The snapshot commands armed in prepare, waiting as children of this JVM. */
+  private static long armed() {
+    return ProcessHandle.current().children().filter(ProcessHandle::isAlive).filter(p -> p.info().arguments()
+        .map(a -> String.join(" ", a).contains("subvolume snapshot -r")).orElse(false)).count();
+  }
+
+  @Test
+  void prepare_arms_the_snapshot_command_so_capture_starts_no_process_and_abort_disarms_it() throws Exception {
+    HomeSnapshotter s = create(instance(List.of(), List.of()), Map.of());
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    assertThat(armed()).isZero();
+    s.prepare(ctx.in(Phase.PREPARE));
+    assertThat(armed()).as("waiting for the capture").isEqualTo(1);
+
+    s.abort(ctx.in(Phase.PREPARE), null);
+    s.close();
+
+    for (int i = 0; i < 100 && armed() > 0; i++) {
+      Thread.sleep(50);
+    }
+    assertThat(armed()).as("disarmed").isZero();
+    assertThat(fs.subvolumes()).containsExactly("bitbucket/home");
+  }
+
+  @Test
+  void a_capture_cancelled_while_its_snapshots_run_stops_them_all_so_abort_leaves_none() throws Exception {
+    Path store = fs.subvolume("stores/one");
+    // The real btrfs, three seconds late for every snapshot: the cancellation comes while both are on their way.
+    Path slow = work.resolve("slow-btrfs");
+    Files.writeString(slow, "#!/bin/sh\n[ \"$1 $2\" = \"subvolume snapshot\" ] && sleep 3\nexec btrfs \"$@\"\n");
+    Files.setPosixFilePermissions(slow, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    HomeSnapshotter s = create(instance(List.of(store), List.of()), Map.of("btrfs.binary", slow.toString()));
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    s.prepare(ctx.in(Phase.PREPARE));
+    TestContexts.TestCancellation cancel = new TestContexts.TestCancellation();
+    Thread canceller = new Thread(() -> {
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        return;
+      }
+      cancel.cancel("test: cancelled during the capture");
+    });
+    canceller.start();
+
+    assertThatThrownBy(() -> s.capture(new TestContexts.TestRunContext(ctx.backupId(), Phase.CAPTURE, work,
+        ctx.progress(), cancel, true))).isInstanceOfSatisfying(BbdiyException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INTERRUPTED));
+    s.abort(ctx.in(Phase.CAPTURE), null);
+    s.close();
+    Thread.sleep(3500); // a snapshot command left running would have made its snapshot by now
+
+    assertThat(fs.subvolumes()).containsExactlyInAnyOrder("bitbucket/home", "stores/one");
+  }
+
   @Test
   void abort_releases_what_the_run_created() throws Exception {
     HomeSnapshotter s = create(instance(List.of(), List.of()), Map.of());

@@ -106,6 +106,56 @@ class ZfsSnapshotterTest {
         "tank/store@bbdiy-bitbucket-20260102-000000");
   }
 
+  /** A restore context asking for the kept local snapshot. */
+  private static dev.bbdiy.api.spi.RestoreContext fromSnapshot(Artifact a, Path targetHome,
+      Map<Path, Path> stores) {
+    dev.bbdiy.api.spi.RestoreContext d = TestContexts.restore(BackupId.of("bitbucket", Instant.now()), a, null,
+        targetHome, stores, null);
+    return (dev.bbdiy.api.spi.RestoreContext) java.lang.reflect.Proxy.newProxyInstance(
+        ZfsSnapshotterTest.class.getClassLoader(), new Class<?>[] {dev.bbdiy.api.spi.RestoreContext.class},
+        (proxy, m, args) -> m.getName().equals("fromLocalSnapshot") ? Boolean.TRUE : m.invoke(d, args));
+  }
+
+  @Test
+  void restores_from_the_kept_snapshot_minus_the_excludes_and_refuses_a_forged_or_gone_one() throws Exception {
+    Files.createDirectories(home.resolve("caches/x"));
+    Files.writeString(home.resolve("caches/x/c"), "excluded");
+    HomeSnapshotter s = create(Map.of("zfs.keep-local", "1"));
+    TestContexts.TestRunContext ctx = TestContexts.run(work, Phase.PREFLIGHT);
+    s.preflight(ctx);
+    s.prepare(ctx);
+    Artifact a = s.complete(ctx.in(Phase.COMPLETE), s.capture(ctx.in(Phase.CAPTURE)));
+    s.close();
+    Files.writeString(home.resolve("shared/after-the-backup.txt"), "later");
+
+    Path targetHome = temp.resolve("restored-home");
+    Path targetStore = temp.resolve("restored-store");
+    dev.bbdiy.api.spi.RestoreContext rc = fromSnapshot(a, targetHome, Map.of(store, targetStore));
+    HomeSnapshotter r = create(Map.of());
+    r.preflightRestore(rc);
+    dev.bbdiy.api.spi.RestoreOutcome outcome = r.restore(rc);
+
+    assertThat(outcome.checks()).hasSize(2);
+    assertThat(targetHome.resolve("shared/bitbucket.properties")).hasSameTextualContentAs(
+        home.resolve("shared/bitbucket.properties"));
+    assertThat(targetHome.resolve("caches")).doesNotExist();
+    assertThat(targetHome.resolve("shared/after-the-backup.txt")).doesNotExist();
+    assertThat(targetStore.resolve("repositories/ab/cd/7/HEAD")).hasContent("ref: refs/heads/master");
+    assertThat(targetStore.resolve(".zfs")).doesNotExist();
+
+    // A forged artifact pointing elsewhere, and a snapshot destroyed since: refused before anything is written.
+    Map<String, String> forged = new HashMap<>(a.properties());
+    forged.put("snapshot-dir.home", home.toString());
+    Path elsewhere = temp.resolve("elsewhere");
+    assertThatThrownBy(() -> create(Map.of()).preflightRestore(fromSnapshot(new Artifact("zfs", Artifact.Kind.HOME,
+        a.paths(), forged), elsewhere, Map.of(store, temp.resolve("s2"))))).isInstanceOfSatisfying(
+            BbdiyException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.REFUSED));
+    fake.set("snapshots", "");
+    assertThatThrownBy(() -> create(Map.of()).preflightRestore(fromSnapshot(a, elsewhere,
+        Map.of(store, temp.resolve("s2"))))).hasMessageContaining("not on this machine any more");
+    assertThat(elsewhere).doesNotExist();
+  }
+
   @Test
   void a_failed_snapshot_leaves_nothing_and_abort_succeeds() throws Exception {
     HomeSnapshotter s = create(Map.of());

@@ -80,6 +80,16 @@ public interface BackupSource extends AutoCloseable {
   default void deleteArtifact(Artifact artifact, RunContext context) {}
 
   /**
+   * Releases what interrupted runs of this provider left behind (snapshots, mounts) as recorded in its {@linkplain
+   * ProviderContext#stateDirectory() state directory}, and returns how many things it released; a record of a
+   * process still running is left alone. Called by {@code bbdiy unlock --recover} after the lock is released (a
+   * provider may also do it itself before its next backup). The default releases nothing.
+   */
+  default int releaseLeftovers(RunContext context) {
+    return 0;
+  }
+
+  /**
    * Releases what this instance holds (clients, connection pools, threads) once its operation is over, on every
    * path, after {@code abort}. The default does nothing. Must not throw.
    */

@@ -30,5 +30,12 @@ public enum Capability {
    * in place, minus its excludes) instead of the empty placeholder in the working directory. The engine refuses to
    * hand content sources to an archiver without it: it would store the placeholder, an empty home.
    */
-  READS_CONTENT_SOURCES
+  READS_CONTENT_SOURCES,
+  /**
+   * A home provider that can restore a backup from a snapshot it kept on the machine (btrfs, ZFS) instead of from
+   * the archive, when the restore asks for it ({@link RestoreContext#fromLocalSnapshot()}): it copies the
+   * snapshot's content, minus the backup's excludes, into the same empty targets an extraction would fill. The
+   * engine refuses such a restore with any other provider.
+   */
+  RESTORES_FROM_LOCAL_SNAPSHOT
 }

@@ -34,6 +34,16 @@ public interface RestoreContext {
    */
   @Nullable String targetDatabase();
 
+  /**
+   * Returns whether the home is restored from a snapshot the provider kept on this machine instead of from the
+   * archive ({@link Capability#RESTORES_FROM_LOCAL_SNAPSHOT}): nothing was extracted, {@link #source()} is {@code
+   * null}, and the provider fills {@link #targetHome()} and {@link #targetDataStores()}, which the engine checked
+   * are empty or absent. The default is {@code false}.
+   */
+  default boolean fromLocalSnapshot() {
+    return false;
+  }
+
   /** Returns where to report progress. */
   ProgressReporter progress();
 

@@ -64,9 +64,10 @@ public final class RestoreRun {
     @Nullable Path dbDir;
     OperationProviders.@Nullable Source homeSource;
     OperationProviders.@Nullable Source dbSource;
+    boolean fromSnapshot;
 
     boolean extracts() {
-      return home != null || dbDir != null;
+      return (home != null && !fromSnapshot) || dbDir != null;
     }
   }
 
@@ -152,6 +153,7 @@ public final class RestoreRun {
 
   private Plan plan(List<Artifact> artifacts) {
     Plan plan = new Plan();
+    plan.fromSnapshot = request.fromLocalSnapshot();
     plan.homeArtifact = request.home()
         ? artifacts.stream().filter(a -> a.kind() == Artifact.Kind.HOME).findFirst().orElse(null) : null;
     plan.dbArtifact = request.database()
@@ -162,6 +164,14 @@ public final class RestoreRun {
     Artifact home = plan.homeArtifact;
     if (home != null) {
       plan.homeSource = home.paths().isEmpty() ? matchingSource(home) : providers.sourceFor(home).orElse(null);
+      if (request.fromLocalSnapshot()) {
+        OperationProviders.Source s = plan.homeSource;
+        if (s == null || home.paths().isEmpty() || !s.has(Capability.RESTORES_FROM_LOCAL_SNAPSHOT)) {
+          throw BbdiyException.configuration("Backup " + request.id() + "'s home was made by the " + home.provider()
+              + " provider, which cannot restore from a local snapshot: restore it from the archive (without"
+              + " --from-snapshot)");
+        }
+      }
       if (!home.paths().isEmpty()) {
         planFiles(plan, home);
       }
@@ -185,7 +195,10 @@ public final class RestoreRun {
           + " pass --target-home");
     }
     plan.home = target.toAbsolutePath().normalize();
-    plan.extraction.map(BackupLayout.HOME, plan.home);
+    boolean extract = !request.fromLocalSnapshot();
+    if (extract) {
+      plan.extraction.map(BackupLayout.HOME, plan.home);
+    }
     plan.emptyTargets.add(plan.home);
     for (Path store : dataStoresOf(home)) {
       // The manifest's path of a data store is only the name of that part of the backup.
@@ -200,7 +213,9 @@ public final class RestoreRun {
       }
       storeTarget = storeTarget.toAbsolutePath().normalize();
       plan.stores.put(store, storeTarget);
-      plan.extraction.map(BackupLayout.dataStore(store), storeTarget);
+      if (extract) {
+        plan.extraction.map(BackupLayout.dataStore(store), storeTarget);
+      }
       plan.emptyTargets.add(storeTarget);
     }
     for (Path asked : request.dataStoreTargets().keySet()) {
@@ -287,6 +302,18 @@ public final class RestoreRun {
       if (into == null) {
         OperationProviders.Source snapshot = Objects.requireNonNull(plan.homeSource);
         return snapshot.source().restore(context(plan, home, null, snapshot.name()));
+      }
+      if (plan.fromSnapshot) {
+        OperationProviders.Source s = Objects.requireNonNull(plan.homeSource);
+        RestoreOutcome copied;
+        try {
+          copied = s.source().restore(context(plan, home, null, s.name()));
+        } catch (RuntimeException e) {
+          undoExtraction(plan.emptyTargets); // what the copy left; the provider removes it too
+          throw e;
+        }
+        finishHome(into, plan.stores);
+        return new RestoreOutcome(copied.target(), null, copied.checks());
       }
       finishHome(into, plan.stores);
       if (plan.homeSource != null) {
@@ -386,7 +413,8 @@ public final class RestoreRun {
   private RestoreContext context(Plan plan, Artifact artifact, @Nullable Path source, String name,
       CancellationSignal cancellation, Runnable sourceVerified) {
     return new EngineContexts.Restore(request.id(), artifact, source, plan.home, plan.stores,
-        request.targetDatabase(), events.reporter(name), cancellation, sourceVerified);
+        request.targetDatabase(), events.reporter(name), cancellation, sourceVerified,
+        request.fromLocalSnapshot() && artifact.kind() == Artifact.Kind.HOME);
   }
 
   private static String describe(List<StoredBackup> backups) {
