@@ -53,7 +53,7 @@ import org.jspecify.annotations.Nullable;
 final class BackupReading implements Closeable {
   private static final int MAX_PROBLEMS = 100;
   private static final Set<String> TOP_LEVEL =
-      Set.of(BackupLayout.HOME, BackupLayout.DATA_STORES, BackupLayout.DATABASE);
+      Set.of(BackupLayout.HOME, BackupLayout.DATA_STORES, BackupLayout.DATABASE, BackupLayout.MESH);
 
   /**
    * What a read found.

@@ -49,7 +49,7 @@ public record MeshConfig(List<NodeSpec> nodes, String homeProvider, Map<String, 
       }
       String lower = arg.toLowerCase(Locale.ROOT);
       if (lower.contains("stricthostkeychecking") || lower.contains("knownhostscommand")
-          || lower.contains("/dev/null") || lower.contains("batchmode")) {
+          || lower.contains("knownhostsfile") && lower.contains("/dev/null") || lower.contains("batchmode")) {
         throw BbdiyException.configuration("mesh.ssh-options must not change host key checking or batch mode ("
             + arg + "): bbdiy always runs ssh with BatchMode=yes and StrictHostKeyChecking=yes. Put the nodes'"
             + " host keys in known_hosts (ssh-keyscan, checked with each node's administrator) instead.");

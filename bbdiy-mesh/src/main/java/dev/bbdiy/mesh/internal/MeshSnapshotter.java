@@ -37,7 +37,7 @@ import org.jspecify.annotations.Nullable;
  */
 public final class MeshSnapshotter implements HomeSnapshotter {
   /** The top directory of the nodes' parts in the backup layout: {@code mesh/<node>/}. */
-  public static final String MESH_DIR = "mesh";
+  public static final String MESH_DIR = BackupLayout.MESH;
 
   private final MeshConfig config;
   private final HomeSnapshotter inner;
