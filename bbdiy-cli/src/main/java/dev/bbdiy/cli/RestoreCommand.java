@@ -44,8 +44,19 @@ final class RestoreCommand extends BaseCommand {
       description = "Allow restoring a backup without a manifest (made by Atlassian's scripts).")
   boolean allowUnverified;
 
+  @Option(names = "--node", paramLabel = "NAME", description = "With home.type=mesh: restore only this Mesh node"
+      + " (repeatable; mesh.restore-nodes). Implies --home-only; the shared home still goes to --target-home.")
+  List<String> meshNodes = new java.util.ArrayList<>();
+
   @Override
   int execute() {
+    if (!meshNodes.isEmpty()) {
+      if (databaseOnly) {
+        throw new BbdiyException(ErrorCode.USAGE, "--node and --database-only exclude each other");
+      }
+      overrides.put("mesh.restore-nodes", String.join(",", meshNodes));
+      homeOnly = true;
+    }
     EngineFactory factory = factory();
     BackupEngine engine = engine(factory, true);
     if (id == null) {

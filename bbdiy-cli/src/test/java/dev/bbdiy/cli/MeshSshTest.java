@@ -115,6 +115,34 @@ class MeshSshTest {
     for (SshNodes.Node n : nodes.nodes) {
       assertThat(entries).contains("mesh/" + n.name() + "/bitbucket-home/shared/data/repositories/1/");
     }
+
+    // The whole instance: the shared home here, each node's home pushed back over ssh.
+    for (SshNodes.Node n : nodes.nodes) {
+      Files.move(n.home(), n.home().resolveSibling("home.orig"));
+    }
+    Run restore = bbdiy("restore", "latest", "--target-home", temp.resolve("restored").toString());
+    assertThat(restore.code()).as(restore.all()).isZero();
+    assertThat(Trees.differences(temp.resolve("work/bitbucket-home"), temp.resolve("restored"))).isEmpty();
+    for (SshNodes.Node n : nodes.nodes) {
+      assertThat(Trees.differences(n.home().resolveSibling("home.orig"), n.home())).as(n.name()).isEmpty();
+      if (Git.available()) {
+        Git.run(n.home().resolve("shared/data/repositories/2"), "fsck", "--full", "--strict");
+      }
+    }
+
+    // A node whose home is not empty refuses, before anything is extracted anywhere.
+    Run again = bbdiy("restore", "latest", "--target-home", temp.resolve("restored2").toString());
+    assertThat(again.code()).as(again.all()).isEqualTo(8);
+    assertThat(again.err()).contains("not empty", "Mesh node");
+    assertThat(temp.resolve("restored2")).doesNotExist();
+
+    // One node alone.
+    SshNodes.Node n2 = nodes.nodes.get(1);
+    Files.move(n2.home(), n2.home().resolveSibling("home.second"));
+    Run one = bbdiy("restore", "latest", "--node", "n2", "--target-home", temp.resolve("scratch").toString());
+    assertThat(one.code()).as(one.all()).isZero();
+    assertThat(Trees.differences(n2.home().resolveSibling("home.orig"), n2.home())).isEmpty();
+    assertThat(nodes.aliveNodeProcesses()).isEmpty();
   }
 
   @Test

@@ -53,6 +53,10 @@ public final class MeshProvider implements HomeSnapshotterProvider {
       "How long any other call to a node may take: preflight, prepare, complete and its transfer, abort,"
           + " restore (default 2h).").withDefault("2h").withRange("1s", "7d");
 
+  public static final Setting RESTORE_NODES = Setting.of("restore-nodes", SettingType.LIST,
+      "The Mesh nodes a restore pushes to (default: every node of the backup), e.g. mesh2 to restore one node;"
+          + " with --target-home elsewhere to leave the shared home alone.").withDefault("");
+
   @Override
   public String name() {
     return NAME;
@@ -66,7 +70,7 @@ public final class MeshProvider implements HomeSnapshotterProvider {
   @Override
   public List<Setting> settings() {
     return List.of(NODES, HOME_PROVIDER, HOME_OPTIONS, SSH, SSH_OPTIONS, NODE_COMMAND, NODE_WORK_DIR,
-        CONNECT_TIMEOUT, CAPTURE_TIMEOUT, TIMEOUT);
+        CONNECT_TIMEOUT, CAPTURE_TIMEOUT, TIMEOUT, RESTORE_NODES);
   }
 
   @Override

@@ -62,11 +62,14 @@ public final class RestoreRun {
     @Nullable Artifact dbArtifact;
     @Nullable Path home;
     @Nullable Path dbDir;
+    /** Parts of the home artifact outside every local target (a mesh backup's nodes), staged for its provider. */
+    final Map<String, Path> parts = new LinkedHashMap<>();
+    @Nullable Path partsDir;
     OperationProviders.@Nullable Source homeSource;
     OperationProviders.@Nullable Source dbSource;
 
     boolean extracts() {
-      return home != null || dbDir != null;
+      return home != null || dbDir != null || !parts.isEmpty();
     }
   }
 
@@ -136,6 +139,13 @@ public final class RestoreRun {
           events.warning("bbdiy", left);
         }
       }
+      if (plan.partsDir != null) {
+        try {
+          PrivateFiles.deleteTree(plan.partsDir);
+        } catch (IOException e) {
+          events.warning("bbdiy", "could not remove the temporary copy of the Mesh nodes' parts in " + plan.partsDir);
+        }
+      }
       if (plan.dbDir != null) {
         try {
           PrivateFiles.deleteTree(PrivateFiles.parentOf(plan.dbDir));
@@ -203,6 +213,15 @@ public final class RestoreRun {
       plan.extraction.map(BackupLayout.dataStore(store), storeTarget);
       plan.emptyTargets.add(storeTarget);
     }
+    for (String p : home.paths()) {
+      String name = ExtractionPlan.normalize(p); // the manifest is outside input: no '..', nothing absolute
+      if (name.startsWith(BackupLayout.MESH + "/")) {
+        plan.partsDir = setup.stateDir().resolve("restore-" + request.id().value() + "-parts");
+        Path stage = plan.partsDir.resolve(name);
+        plan.parts.put(name, stage);
+        plan.extraction.map(name, stage);
+      }
+    }
     for (Path asked : request.dataStoreTargets().keySet()) {
       if (!plan.stores.containsKey(asked)) {
         throw BbdiyException.configuration("Backup " + request.id() + " holds no data store " + asked
@@ -248,6 +267,10 @@ public final class RestoreRun {
     if (plan.dbDir != null) {
       PrivateFiles.deleteTree(PrivateFiles.parentOf(plan.dbDir));
       PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(plan.dbDir));
+    }
+    if (plan.partsDir != null) {
+      PrivateFiles.deleteTree(plan.partsDir);
+      PrivateFiles.createPrivateDirectories(plan.partsDir);
     }
     ExtractResult extracted;
     try (Cancellation.Section ignored = op.cancellation().interruptible()) {
@@ -386,7 +409,7 @@ public final class RestoreRun {
   private RestoreContext context(Plan plan, Artifact artifact, @Nullable Path source, String name,
       CancellationSignal cancellation, Runnable sourceVerified) {
     return new EngineContexts.Restore(request.id(), artifact, source, plan.home, plan.stores,
-        request.targetDatabase(), events.reporter(name), cancellation, sourceVerified);
+        request.targetDatabase(), events.reporter(name), cancellation, sourceVerified, Map.copyOf(plan.parts));
   }
 
   private static String describe(List<StoredBackup> backups) {

@@ -24,10 +24,23 @@ import java.util.Map;
  * @param connectTimeout the bound of connecting plus hello
  * @param captureTimeout the bound of a capture
  * @param timeout the bound of every other call
+ * @param restoreNodes the nodes a restore pushes to; empty: every node of the backup
  */
 public record MeshConfig(List<NodeSpec> nodes, String homeProvider, Map<String, String> homeOptions,
     List<String> ssh, String nodeCommand, Path nodeWorkDir, Duration connectTimeout, Duration captureTimeout,
-    Duration timeout) {
+    Duration timeout, List<String> restoreNodes) {
+
+  private static List<String> restoreNodes(Settings s, List<NodeSpec> nodes) {
+    List<String> out = new ArrayList<>();
+    for (String name : s.list(MeshProvider.RESTORE_NODES)) {
+      if (nodes.stream().noneMatch(n -> n.name().equals(name))) {
+        throw BbdiyException.configuration("mesh.restore-nodes names '" + name + "', which mesh.nodes does not"
+            + " list");
+      }
+      out.add(name);
+    }
+    return List.copyOf(out);
+  }
 
   /** Reads and checks the settings. */
   public static MeshConfig from(Settings s) {
@@ -68,6 +81,6 @@ public record MeshConfig(List<NodeSpec> nodes, String homeProvider, Map<String, 
     }
     return new MeshConfig(nodes, s.string(MeshProvider.HOME_PROVIDER).strip(), Map.copyOf(options), List.copyOf(ssh),
         command, workDir, s.duration(MeshProvider.CONNECT_TIMEOUT), s.duration(MeshProvider.CAPTURE_TIMEOUT),
-        s.duration(MeshProvider.TIMEOUT));
+        s.duration(MeshProvider.TIMEOUT), restoreNodes(s, nodes));
   }
 }

@@ -296,6 +296,7 @@ public final class MeshSnapshotter implements HomeSnapshotter {
   @Override
   public void preflightRestore(RestoreContext ctx) {
     inner.preflightRestore(ctx);
+    MeshRestore.preflight(ctx, config);
   }
 
   @Override

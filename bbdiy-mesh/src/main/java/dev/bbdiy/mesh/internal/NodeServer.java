@@ -273,9 +273,12 @@ public final class NodeServer {
   private Map<String, Object> restore(Map<String, Object> req) {
     Path target = absolute(Json.string(req, "target"), "target");
     try {
-      if (!PrivateFiles.isAbsentOrEmpty(target)) {
+      if (Files.isSymbolicLink(target) || !PrivateFiles.isAbsentOrEmpty(target)) {
         throw BbdiyException.refused("Restore target " + target + " on this Mesh node is not empty. A restore"
             + " never overwrites: move the old home away, or restore elsewhere");
+      }
+      if (Boolean.TRUE.equals(req.get("check"))) {
+        return Map.of();
       }
       Files.createDirectories(target);
     } catch (IOException e) {
@@ -283,9 +286,6 @@ public final class NodeServer {
     }
     if (Files.isSymbolicLink(target) || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       throw BbdiyException.refused("Restore target " + target + " is not a directory");
-    }
-    if (Boolean.TRUE.equals(req.get("check"))) {
-      return Map.of();
     }
     Process tar = start(List.of("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner",
         "--strip-components=1", "--no-overwrite-dir", "--", "bitbucket-home"), null);
