@@ -16,7 +16,7 @@ import picocli.CommandLine.ParentCommand;
  * {@code bbdiy node}: the Mesh node's side of a {@code mesh} backup, started by the coordinator over ssh. It
  * speaks the mesh protocol on its standard input and output (docs/mesh-protocol.md), not for humans.
  */
-@Command(name = "node", description = {"Serves a mesh backup's coordinator on standard input and output (started"
+@Command(name = "node", mixinStandardHelpOptions = true, description = {"Serves a mesh backup's coordinator on standard input and output (started"
     + " by the mesh home provider over ssh; not for interactive use).",
     "Ends, aborting what it took, when its input ends."})
 final class NodeCommand implements Callable<Integer> {
