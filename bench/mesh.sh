@@ -17,10 +17,11 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 home() { # a home of $MB MB: 1 MB files of random data in repository-like directories
+  local i dir
   mkdir -p "$1/shared/data/repositories"
   for i in $(seq 1 "$MB"); do
-    d="$1/shared/data/repositories/$((i % 10))/objects/pack"; mkdir -p "$d"
-    head -c 1048576 /dev/urandom > "$d/pack-$i.pack"
+    dir="$1/shared/data/repositories/$((i % 10))/objects/pack"; mkdir -p "$dir"
+    head -c 1048576 /dev/urandom > "$dir/pack-$i.pack"
   done
 }
 ssh-keygen -q -t ed25519 -N '' -f "$OUT/client_key"
@@ -57,7 +58,8 @@ run() { # nodes label
     "mesh.ssh-options=-i $OUT/client_key -o IdentitiesOnly=yes -o UserKnownHostsFile=$OUT/known_hosts" \
     "mesh.node-command=$OUT/bbdiy-node" "mesh.node-work-dir=$OUT/nodework-$nodes" > "$cfg"
   chmod 600 "$cfg"
-  java -jar "$JAR" backup --json --quiet --config "$cfg" > "$OUT/result-$nodes.json"
+  java -jar "$JAR" backup --json --quiet --config "$cfg" > "$OUT/result-$nodes.json" \
+    || { echo "backup with $nodes node(s) failed: $(cat "$OUT/result-$nodes.json")" >&2; exit 1; }
   jq -r '"\(.lockWindow) \(.total) \(.phases.CAPTURE) \(.phases.PREPARE) \(.phases.COMPLETE)"' "$OUT/result-$nodes.json"
 }
 best() { sort -n -k"$2" | head -1 | cut -d' ' -f"$2"; }
