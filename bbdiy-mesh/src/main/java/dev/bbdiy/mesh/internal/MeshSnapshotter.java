@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -130,27 +131,39 @@ public final class MeshSnapshotter implements HomeSnapshotter {
     }
   }
 
+  /**
+   * Runs {@code op} on every node and {@code local} on the shared home, in parallel. The first failure closes
+   * every node's session at once (each node then aborts what it took), so that no part goes on working, or
+   * holding the lock, for a run that has already failed; that failure is the one reported.
+   */
   private void fanOut(RunContext ctx, String op, Duration timeout, Runnable local) {
+    AtomicReference<RuntimeException> root = new AtomicReference<>();
     List<Parallel.Task> tasks = new ArrayList<>();
-    tasks.add(new Parallel.Task("shared home", local));
+    tasks.add(new Parallel.Task("shared home", () -> failFast(root, local)));
     for (NodeSpec node : config.nodes()) {
-      tasks.add(new Parallel.Task(node.name(), () -> {
+      tasks.add(new Parallel.Task(node.name(), () -> failFast(root, () -> {
         long t0 = System.nanoTime();
         session(node).call(op, Map.of(), timeout, ctx.cancellation(), null);
         timed(node, op, t0);
-      }));
+      })));
     }
     try {
       Parallel.run(tasks);
     } catch (RuntimeException e) {
-      // One part failed: the others must not go on holding what they took while the engine aborts.
-      if (op.equals("capture")) {
-        sessions.values().forEach(s -> {
-          if (!s.alive()) {
-            return;
-          }
-          s.kill();
-        });
+      RuntimeException first = root.get();
+      if (first != null && first != e) {
+        throw first;
+      }
+      throw e;
+    }
+  }
+
+  private void failFast(AtomicReference<RuntimeException> root, Runnable body) {
+    try {
+      body.run();
+    } catch (RuntimeException e) {
+      if (root.compareAndSet(null, e)) {
+        sessions.values().forEach(NodeSession::kill);
       }
       throw e;
     }
