@@ -23,6 +23,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The mesh provider against three real sshd daemons, each a simulated Mesh node running this build's {@code
@@ -206,22 +208,23 @@ class MeshSshTest {
     }
   }
 
-  @Test
-  void sigterm_of_the_coordinator_leaves_no_node_process_and_bitbucket_unlocked() throws Exception {
+  @ParameterizedTest(name = "SIGTERM of the coordinator in {0} leaves no node process and Bitbucket unlocked")
+  @ValueSource(strings = {"prepare", "capture", "complete"})
+  void sigterm_of_the_coordinator_leaves_no_node_process_and_bitbucket_unlocked(String phase) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx256m", "--add-opens", "java.base/sun.nio.fs=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
         Main.class.getName(), "backup", "--config", config.toString(), "--set", "mesh.home-provider=scripted-home",
-        "--set", "mesh.home-options=delay-in=capture:20s", "--set", "mesh.nodes=" + nodes.settings(
+        "--set", "mesh.home-options=delay-in=" + phase + ":20s", "--set", "mesh.nodes=" + nodes.settings(
             temp.resolve("nodework"), "scripted-home").get("mesh.nodes")));
     Process coordinator = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(temp.resolve("coordinator.log").toFile()).start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (!bitbucket.server().isLocked() && System.nanoTime() < deadline && coordinator.isAlive()) {
+    while (!inPhase(phase) && System.nanoTime() < deadline && coordinator.isAlive()) {
       Thread.sleep(20);
     }
-    assertThat(bitbucket.server().isLocked()).as(Files.readString(temp.resolve("coordinator.log"))).isTrue();
+    assertThat(inPhase(phase)).as(Files.readString(temp.resolve("coordinator.log"))).isTrue();
     Thread.sleep(1000);
-    assertThat(nodes.aliveNodeProcesses()).as("every node is capturing").hasSize(3);
+    assertThat(nodes.aliveNodeProcesses()).as("every node is in " + phase).hasSize(3);
 
     coordinator.destroy(); // SIGTERM
 
@@ -229,6 +232,23 @@ class MeshSshTest {
     assertThat(coordinator.exitValue()).as(Files.readString(temp.resolve("coordinator.log"))).isEqualTo(143);
     assertThat(bitbucket.server().isLocked()).isFalse();
     awaitNoNodeProcess();
+    for (String n : List.of("n1", "n2", "n3")) {
+      assertThat(Files.readString(temp.resolve("nodework").resolve(n).resolve("scripted-calls.log")))
+          .as("%s released what it took", n).contains("abort");
+    }
+  }
+
+  /** Whether the run is in {@code phase}, from the simulator's lock and the node processes. */
+  private boolean inPhase(String phase) throws Exception {
+    boolean nodesUp = nodes.nodePids().size() == 3;
+    switch (phase) {
+      case "prepare":
+        return nodesUp && bitbucket.server().lockWindows().isEmpty() && !bitbucket.server().isLocked();
+      case "capture":
+        return nodesUp && bitbucket.server().isLocked();
+      default:
+        return nodesUp && bitbucket.server().lockWindows().size() == 1 && !bitbucket.server().isLocked();
+    }
   }
 
   private void awaitNoNodeProcess() throws Exception {
