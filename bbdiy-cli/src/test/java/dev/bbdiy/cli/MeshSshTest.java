@@ -208,6 +208,36 @@ class MeshSshTest {
     }
   }
 
+  @Test
+  void a_hung_node_is_bounded_by_the_capture_timeout_and_bitbucket_is_unlocked() throws Exception {
+    long[] stopped = new long[1];
+    Thread freezer = new Thread(() -> {
+      try {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!bitbucket.server().isLocked() && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        stopped[0] = nodes.nodePids().get("n2");
+        new ProcessBuilder("kill", "-STOP", Long.toString(stopped[0])).start().waitFor();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    freezer.start();
+    Run backup = bbdiy("backup", "--set", "mesh.home-provider=scripted-home", "--set",
+        "mesh.home-options=delay-in=capture:1s", "--set", "mesh.capture-timeout=3s", "--set", "mesh.nodes="
+            + nodes.settings(temp.resolve("nodework"), "scripted-home").get("mesh.nodes"));
+    freezer.join();
+    new ProcessBuilder("kill", "-CONT", Long.toString(stopped[0])).start().waitFor();
+
+    assertThat(backup.code()).as(backup.all()).isEqualTo(5);
+    assertThat(backup.err()).contains("n2", "did not answer within 3s", "mesh.capture-timeout");
+    assertThat(bitbucket.server().isLocked()).isFalse();
+    assertThat(bitbucket.server().lockWindows()).hasSize(1);
+    assertThat(bitbucket.server().lockWindows().get(0)).as("the hang is bounded").isLessThan(Duration.ofSeconds(10));
+    awaitNoNodeProcess();
+  }
+
   @ParameterizedTest(name = "SIGTERM of the coordinator in {0} leaves no node process and Bitbucket unlocked")
   @ValueSource(strings = {"prepare", "capture", "complete"})
   void sigterm_of_the_coordinator_leaves_no_node_process_and_bitbucket_unlocked(String phase) throws Exception {
