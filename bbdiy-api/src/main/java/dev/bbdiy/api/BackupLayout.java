@@ -5,7 +5,7 @@ import java.nio.file.Path;
 /**
  * The layout of a backup, the one Atlassian's scripts use, so that their archives and ours are interchangeable:
  * {@code bitbucket-home/}, {@code bitbucket-data-stores/<absolute path>/}, {@code bitbucket-db/} and our {@code
- * manifest.json} at the root.
+ * manifest.json} at the root, plus {@code mesh/<node>/} for the Mesh nodes of a {@code mesh} backup.
  */
 public final class BackupLayout {
   /** The copy of the home directory. */
@@ -14,6 +14,11 @@ public final class BackupLayout {
   public static final String DATA_STORES = "bitbucket-data-stores";
   /** The database dump. */
   public static final String DATABASE = "bitbucket-db";
+  /**
+   * The homes of Bitbucket Mesh nodes captured in the same lock window, each under {@code mesh/<node name>/} in
+   * its own layout ({@code mesh/<node>/bitbucket-home}).
+   */
+  public static final String MESH = "mesh";
   /** The manifest: what the backup contains and how it was made. */
   public static final String MANIFEST = "manifest.json";
 

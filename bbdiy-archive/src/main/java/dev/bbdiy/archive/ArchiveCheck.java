@@ -30,7 +30,7 @@ import org.jspecify.annotations.Nullable;
 final class ArchiveCheck {
   static final int MAX_PROBLEMS = 100;
   static final Set<String> TOP_LEVEL =
-      Set.of(BackupLayout.HOME, BackupLayout.DATA_STORES, BackupLayout.DATABASE);
+      Set.of(BackupLayout.HOME, BackupLayout.DATA_STORES, BackupLayout.DATABASE, BackupLayout.MESH);
 
   private ArchiveCheck() {}
 

@@ -35,6 +35,7 @@ import picocli.CommandLine.Command;
       CheckCommand.class,
       DemoCommand.class,
       SimulateCommand.class,
+      NodeCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Callable<Integer> {

@@ -49,8 +49,19 @@ final class RestoreCommand extends BaseCommand {
       + " with the backup's excludes left out. The database, if any, is restored from the archive."})
   boolean fromSnapshot;
 
+  @Option(names = "--node", paramLabel = "NAME", description = "With home.type=mesh: restore only this Mesh node"
+      + " (repeatable; mesh.restore-nodes). Implies --home-only; the shared home still goes to --target-home.")
+  List<String> meshNodes = new java.util.ArrayList<>();
+
   @Override
   int execute() {
+    if (!meshNodes.isEmpty()) {
+      if (databaseOnly) {
+        throw new BbdiyException(ErrorCode.USAGE, "--node and --database-only exclude each other");
+      }
+      overrides.put("mesh.restore-nodes", String.join(",", meshNodes));
+      homeOnly = true;
+    }
     EngineFactory factory = factory();
     BackupEngine engine = engine(factory, true);
     if (id == null) {

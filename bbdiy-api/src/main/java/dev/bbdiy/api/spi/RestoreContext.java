@@ -44,6 +44,15 @@ public interface RestoreContext {
     return false;
   }
 
+  /**
+   * Returns where the engine extracted the parts of this home artifact that belong to no local target, by their
+   * layout path: each Mesh node's {@code mesh/<node>} of a {@code mesh} backup, in a private temporary directory
+   * the engine removes after the restore. Empty for every other artifact (the default).
+   */
+  default Map<String, Path> parts() {
+    return Map.of();
+  }
+
   /** Returns where to report progress. */
   ProgressReporter progress();
 

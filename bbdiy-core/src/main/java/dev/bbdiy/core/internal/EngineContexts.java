@@ -80,8 +80,8 @@ public final class EngineContexts {
   /** A restore context; {@code sourceVerified} blocks until the source is verified, or throws. */
   public record Restore(BackupId backupId, Artifact artifact, @Nullable Path source, @Nullable Path targetHome,
       Map<Path, Path> targetDataStores, @Nullable String targetDatabase, ProgressReporter progress,
-      CancellationSignal cancellation, Runnable sourceVerified, boolean fromLocalSnapshot)
-      implements RestoreContext {
+      CancellationSignal cancellation, Runnable sourceVerified, boolean fromLocalSnapshot,
+      Map<String, Path> parts) implements RestoreContext {
     @Override
     public void awaitSourceVerified() {
       sourceVerified.run();

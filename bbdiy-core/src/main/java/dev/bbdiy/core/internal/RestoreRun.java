@@ -62,12 +62,15 @@ public final class RestoreRun {
     @Nullable Artifact dbArtifact;
     @Nullable Path home;
     @Nullable Path dbDir;
+    /** Parts of the home artifact outside every local target (a mesh backup's nodes), staged for its provider. */
+    final Map<String, Path> parts = new LinkedHashMap<>();
+    @Nullable Path partsDir;
     OperationProviders.@Nullable Source homeSource;
     OperationProviders.@Nullable Source dbSource;
     boolean fromSnapshot;
 
     boolean extracts() {
-      return (home != null && !fromSnapshot) || dbDir != null;
+      return (home != null && !fromSnapshot) || dbDir != null || !parts.isEmpty();
     }
   }
 
@@ -135,6 +138,13 @@ public final class RestoreRun {
         String left = early.abandon("the restore failed before the database was loaded");
         if (left != null) {
           events.warning("bbdiy", left);
+        }
+      }
+      if (plan.partsDir != null) {
+        try {
+          PrivateFiles.deleteTree(plan.partsDir);
+        } catch (IOException e) {
+          events.warning("bbdiy", "could not remove the temporary copy of the Mesh nodes' parts in " + plan.partsDir);
         }
       }
       if (plan.dbDir != null) {
@@ -218,6 +228,15 @@ public final class RestoreRun {
       }
       plan.emptyTargets.add(storeTarget);
     }
+    for (String p : home.paths()) {
+      String name = ExtractionPlan.normalize(p); // the manifest is outside input: no '..', nothing absolute
+      if (name.startsWith(BackupLayout.MESH + "/")) {
+        plan.partsDir = setup.stateDir().resolve("restore-" + request.id().value() + "-parts");
+        Path stage = plan.partsDir.resolve(name);
+        plan.parts.put(name, stage);
+        plan.extraction.map(name, stage);
+      }
+    }
     for (Path asked : request.dataStoreTargets().keySet()) {
       if (!plan.stores.containsKey(asked)) {
         throw BbdiyException.configuration("Backup " + request.id() + " holds no data store " + asked
@@ -263,6 +282,10 @@ public final class RestoreRun {
     if (plan.dbDir != null) {
       PrivateFiles.deleteTree(PrivateFiles.parentOf(plan.dbDir));
       PrivateFiles.createPrivateDirectories(PrivateFiles.parentOf(plan.dbDir));
+    }
+    if (plan.partsDir != null) {
+      PrivateFiles.deleteTree(plan.partsDir);
+      PrivateFiles.createPrivateDirectories(plan.partsDir);
     }
     ExtractResult extracted;
     try {
@@ -414,7 +437,7 @@ public final class RestoreRun {
       CancellationSignal cancellation, Runnable sourceVerified) {
     return new EngineContexts.Restore(request.id(), artifact, source, plan.home, plan.stores,
         request.targetDatabase(), events.reporter(name), cancellation, sourceVerified,
-        request.fromLocalSnapshot() && artifact.kind() == Artifact.Kind.HOME);
+        request.fromLocalSnapshot() && artifact.kind() == Artifact.Kind.HOME, Map.copyOf(plan.parts));
   }
 
   private static String describe(List<StoredBackup> backups) {
