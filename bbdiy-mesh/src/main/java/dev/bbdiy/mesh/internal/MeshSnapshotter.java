@@ -246,7 +246,12 @@ public final class MeshSnapshotter implements HomeSnapshotter {
     return out;
   }
 
-  /** Receives the node's part as a tar stream and extracts it, with GNU tar, into a fresh {@code target}. */
+  /**
+   * Receives the node's part as a tar stream and extracts it, with GNU tar, into a fresh {@code target}. The stream
+   * comes from another machine: GNU tar refuses member names with {@code ..}, strips leading slashes and defers
+   * symbolic links that point outside until the end, and {@code --keep-old-files} makes it refuse any member that
+   * would replace a file already there (a name given twice, or a file reached through a link).
+   */
   private void fetch(RunContext ctx, NodeSession s, Path target) {
     try {
       PrivateFiles.deleteTree(target);
@@ -256,7 +261,8 @@ public final class MeshSnapshotter implements HomeSnapshotter {
     }
     Process tar;
     try {
-      tar = new ProcessBuilder("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner")
+      tar = new ProcessBuilder("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner",
+          "--keep-old-files")
           .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
     } catch (IOException e) {
       throw BbdiyException.configuration("Cannot run tar to receive the Mesh nodes' parts (" + e.getMessage()
