@@ -145,6 +145,20 @@ final class BtrfsSnapshotter extends SnapshotHome {
     return out;
   }
 
+  /** Refuses, before anything is recorded, a snapshot path that exists already. */
+  @Override
+  protected void refuseExisting(List<SnapshotLedger.Snap> planned) {
+    for (SnapshotLedger.Snap s : planned) {
+      if (Files.exists(Path.of(s.reference()), LinkOption.NOFOLLOW_LINKS)) {
+        // btrfs would make the snapshot inside the existing one (or fail on its read-only file system).
+        throw BbdiyException.refused("A snapshot named " + s.reference() + " exists already: another backup of"
+            + " this instance started in the same second (backup ids name the second), or a copy of a kept"
+            + " snapshot was left there. Run the backup again in a second; delete the directory if no backup"
+            + " of that id exists");
+      }
+    }
+  }
+
   /**
    * Starts, before the lock, one waiting {@code btrfs subvolume snapshot -r} per subvolume (see {@link
    * ArmedCommand}). No flusher runs during the drain: one that ran {@code btrfs filesystem sync} in a loop until

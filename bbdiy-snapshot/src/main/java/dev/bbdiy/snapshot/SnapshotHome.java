@@ -151,6 +151,12 @@ abstract class SnapshotHome implements HomeSnapshotter {
   }
 
   /**
+   * Refuses snapshots about to be planned that exist already on the file system although no record names them
+   * (called before they are recorded). The default does nothing.
+   */
+  protected void refuseExisting(List<SnapshotLedger.Snap> planned) {}
+
+  /**
    * Gets ready to create {@code planned} at once when the capture comes (the last step of {@code prepare}, once
    * they are recorded): start what can be started before the lock. The default does nothing.
    */
@@ -162,6 +168,17 @@ abstract class SnapshotHome implements HomeSnapshotter {
   private void record(BackupId id) {
     List<SnapshotLedger.Snap> planned = plan(id, parts);
     try {
+      // Backup ids name the second a backup starts. A second backup in the same second would share the first
+      // one's snapshot names: its record would replace the first one's, and its abort would release a snapshot
+      // the first backup keeps. Refused here, before anything is recorded or made.
+      for (SnapshotLedger.Entry e : ledger().entries()) {
+        if (e.id().equals(id)) {
+          throw BbdiyException.refused("The snapshots of backup " + id + " exist already (" + ledger().directory()
+              + "): another backup of this instance started in the same second (backup ids name the second)."
+              + " Run the backup again in a second");
+        }
+      }
+      refuseExisting(planned);
       ledger().pending(id, planned);
     } catch (IOException e) {
       throw BbdiyException.provider(provider, "cannot record the snapshots about to be made in "

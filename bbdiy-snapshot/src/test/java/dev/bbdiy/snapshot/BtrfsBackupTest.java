@@ -175,7 +175,13 @@ class BtrfsBackupTest {
       assertThat(Git.fsck(repo)).as("git fsck " + repo).isEmpty();
     }
 
-    // A second backup keeps only its own snapshot (keep-local 1): the first one's is gone.
+    // A second backup keeps only its own snapshot (keep-local 1): the first one's is gone. Backup ids name the
+    // second a backup starts, so this one waits for the next second; in the same second prepare refuses.
+    assertThatThrownBy(() -> engine(new ArrayList<>()).configuration(keep).clock(java.time.Clock.fixed(
+        first.summary().startedAt(), java.time.ZoneOffset.UTC)).build().backup())
+        .isInstanceOfSatisfying(BbdiyException.class, e -> assertThat(e.getMessage()).contains("exist already"));
+    assertThat(fs.subvolumes()).as("the refused backup took no snapshot").hasSize(2);
+    Thread.sleep(1_100);
     engine(new ArrayList<>()).configuration(keep).build().backup();
     assertThatThrownBy(() -> engine(new ArrayList<>()).configuration(keep).build().restore(RestoreRequest
         .builder(first.stored().id()).targetHome(temp.resolve("too-late")).homeOnly().fromLocalSnapshot(true)
