@@ -253,7 +253,13 @@ class MeshSshTest {
       Thread.sleep(20);
     }
     assertThat(inPhase(phase)).as(Files.readString(temp.resolve("coordinator.log"))).isTrue();
-    Thread.sleep(1000);
+    // Every node's provider is inside the phase (it logs the call before its delay): under load, a node's
+    // session can be up well before its request arrives, and a node that took nothing has nothing to abort.
+    while (!List.of("n1", "n2", "n3").stream().allMatch(n -> calledIn(n, phase)) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(List.of("n1", "n2", "n3")).as("every node's provider is in " + phase)
+        .allMatch(n -> calledIn(n, phase));
     assertThat(nodes.aliveNodeProcesses()).as("every node is in " + phase).hasSize(3);
 
     coordinator.destroy(); // SIGTERM
@@ -265,6 +271,16 @@ class MeshSshTest {
     for (String n : List.of("n1", "n2", "n3")) {
       assertThat(Files.readString(temp.resolve("nodework").resolve(n).resolve("scripted-calls.log")))
           .as("%s released what it took", n).contains("abort");
+    }
+  }
+
+  /** Whether node {@code n}'s scripted provider was called in {@code phase}. */
+  private boolean calledIn(String n, String phase) {
+    Path log = temp.resolve("nodework").resolve(n).resolve("scripted-calls.log");
+    try {
+      return Files.exists(log) && Files.readString(log).lines().anyMatch(l -> l.endsWith(" " + phase));
+    } catch (java.io.IOException e) {
+      return false;
     }
   }
 
