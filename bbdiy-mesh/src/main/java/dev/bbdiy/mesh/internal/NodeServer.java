@@ -288,7 +288,7 @@ public final class NodeServer {
       throw BbdiyException.refused("Restore target " + target + " is not a directory");
     }
     Process tar = start(List.of("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner",
-        "--strip-components=1", "--no-overwrite-dir", "--keep-old-files", "--", "bitbucket-home"), null);
+        "--strip-components=1", "--keep-old-files", "--", "bitbucket-home"), null);
     OutputStream stdin = tar.getOutputStream();
     sink = stdin;
     answer(Map.of("ok", Boolean.TRUE, "id", req.getOrDefault("id", 0L), "data", Map.of("ready", Boolean.TRUE)));
