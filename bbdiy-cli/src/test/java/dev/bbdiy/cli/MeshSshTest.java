@@ -421,6 +421,28 @@ class MeshSshTest {
     assertNothingStored();
   }
 
+  @Test
+  void a_restore_onto_a_node_whose_disk_fills_up_names_the_node_and_tar_s_reason() throws Exception {
+    SshNodes.Node n2 = nodes.nodes.get(1);
+    byte[] noise = new byte[3 << 20];
+    new java.util.Random(17).nextBytes(noise);
+    Files.write(Files.createDirectories(n2.home().resolve("shared/data/attachments")).resolve("large.bin"), noise);
+    Run backup = bbdiy("backup");
+    assertThat(backup.code()).as(backup.all()).isZero();
+    for (SshNodes.Node n : nodes.nodes) {
+      Files.move(n.home(), n.home().resolveSibling("home.orig"));
+    }
+    mountTmpfs(n2.home(), "1m");
+
+    Run restore = bbdiy("restore", "latest", "--target-home", temp.resolve("restored").toString());
+
+    assertThat(restore.code()).as(restore.all()).isNotZero();
+    assertThat(restore.err()).as(restore.all()).contains("Mesh node n2", "extracting into " + n2.home(),
+        "its file system is full", "remove " + n2.home() + " before retrying", "tar exited with code 2")
+        .doesNotContain("cut off");
+    awaitNoNodeProcess();
+  }
+
   private Path mountTmpfs(Path dir, String size) throws Exception {
     Files.createDirectories(dir);
     Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString())
