@@ -476,6 +476,12 @@ class MeshSshTest {
   /** Whether the run is in {@code phase}, from the simulator's lock and the node processes. */
   private boolean inPhase(String phase) throws Exception {
     boolean nodesUp = nodes.nodePids().size() == 3;
+    // Every node has entered the phase (its scripted provider logs each call): node processes up is not enough,
+    // under load a node can still be in preflight and then has nothing to abort.
+    for (String n : List.of("n1", "n2", "n3")) {
+      Path calls = temp.resolve("nodework").resolve(n).resolve("scripted-calls.log");
+      nodesUp &= Files.exists(calls) && Files.readString(calls).contains(phase);
+    }
     switch (phase) {
       case "prepare":
         return nodesUp && bitbucket.server().lockWindows().isEmpty() && !bitbucket.server().isLocked();
