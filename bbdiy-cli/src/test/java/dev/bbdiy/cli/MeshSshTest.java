@@ -3,6 +3,7 @@ package dev.bbdiy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.bbdiy.simulator.BitbucketHomes;
+import dev.bbdiy.simulator.FakeBitbucketServer;
 import dev.bbdiy.simulator.Git;
 import dev.bbdiy.simulator.Trees;
 import dev.bbdiy.testkit.FakeBitbucketExtension;
@@ -18,6 +19,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,6 +43,7 @@ class MeshSshTest {
 
   SshNodes nodes;
   Path config;
+  @Nullable Path mounted;
 
   record Run(int code, String out, String err) {
     String all() {
@@ -71,9 +77,12 @@ class MeshSshTest {
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws Exception {
     if (nodes != null) {
       nodes.close();
+    }
+    if (mounted != null) {
+      new ProcessBuilder("umount", "-l", mounted.toString()).inheritIO().start().waitFor();
     }
   }
 
@@ -253,13 +262,7 @@ class MeshSshTest {
       Thread.sleep(20);
     }
     assertThat(inPhase(phase)).as(Files.readString(temp.resolve("coordinator.log"))).isTrue();
-    // Every node's provider is inside the phase (it logs the call before its delay): under load, a node's
-    // session can be up well before its request arrives, and a node that took nothing has nothing to abort.
-    while (!List.of("n1", "n2", "n3").stream().allMatch(n -> calledIn(n, phase)) && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(List.of("n1", "n2", "n3")).as("every node's provider is in " + phase)
-        .allMatch(n -> calledIn(n, phase));
+    Thread.sleep(1000);
     assertThat(nodes.aliveNodeProcesses()).as("every node is in " + phase).hasSize(3);
 
     coordinator.destroy(); // SIGTERM
@@ -274,19 +277,211 @@ class MeshSshTest {
     }
   }
 
-  /** Whether node {@code n}'s scripted provider was called in {@code phase}. */
-  private boolean calledIn(String n, String phase) {
-    Path log = temp.resolve("nodework").resolve(n).resolve("scripted-calls.log");
+  @Test
+  void pushes_on_the_nodes_during_the_live_phase_are_restored_whole_up_to_the_lock() throws Exception {
+    assertThat(Git.available()).as("this test needs git (scripts/test.sh installs it)").isTrue();
+    // One clone per bare repository of every node's Mesh home; a thread pushes to them round-robin.
+    Map<Path, Path> clones = new java.util.LinkedHashMap<>();
+    for (SshNodes.Node n : nodes.nodes) {
+      for (Path repo : Git.repositories(n.home().resolve("shared/data/repositories"))) {
+        Path clone = temp.resolve("clones").resolve(n.name() + "-" + repo.getFileName());
+        Files.createDirectories(clone.getParent());
+        Git.run(clone.getParent(), "clone", "-q", repo.toString(), clone.toString());
+        clones.put(repo, clone);
+      }
+    }
+    assertThat(clones).hasSize(6);
+    Map<Path, List<String>> pushed = new java.util.concurrent.ConcurrentHashMap<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicInteger pushes = new AtomicInteger();
+    ReentrantLock inFlight = new ReentrantLock();
+    List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    // Bitbucket drains running pushes before it grants the lock and refuses new ones until the unlock: the
+    // simulator's listener runs before the lock is answered, so it waits for the push in flight.
+    bitbucket.server().onEvent(e -> {
+      if (e.type() == FakeBitbucketServer.EventType.LOCKED) {
+        stop.set(true);
+        inFlight.lock();
+        inFlight.unlock();
+      }
+    });
+    Thread pusher = new Thread(() -> {
+      try {
+        for (int i = 0; ; i++) {
+          for (Map.Entry<Path, Path> c : clones.entrySet()) {
+            inFlight.lock();
+            try {
+              if (stop.get()) {
+                return;
+              }
+              Path clone = c.getValue();
+              Files.writeString(clone.resolve("live.txt"), "push " + i + "\n", StandardCharsets.UTF_8);
+              Git.run(clone, "add", "live.txt");
+              Git.run(clone, "-c", "user.name=Live", "-c", "user.email=live@example.com", "commit", "-q", "-m",
+                  "live " + i);
+              Git.run(clone, "push", "-q", "origin", "HEAD:refs/heads/live");
+              pushed.computeIfAbsent(c.getKey(), k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                  .add(Git.run(clone, "rev-parse", "HEAD").strip());
+              pushes.incrementAndGet();
+            } finally {
+              inFlight.unlock();
+            }
+          }
+        }
+      } catch (Throwable t) {
+        failures.add(t);
+      }
+    });
+    pusher.start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (pushes.get() < clones.size() && System.nanoTime() < deadline && pusher.isAlive()) {
+      Thread.sleep(20);
+    }
+    int beforeBackup = pushes.get();
+
+    Run backup;
     try {
-      return Files.exists(log) && Files.readString(log).lines().anyMatch(l -> l.endsWith(" " + phase));
-    } catch (java.io.IOException e) {
-      return false;
+      backup = bbdiy("backup");
+    } finally {
+      stop.set(true);
+      pusher.join(60_000);
+    }
+
+    assertThat(failures).as("every push succeeded").isEmpty();
+    assertThat(backup.code()).as(backup.all()).isZero();
+    assertThat(bitbucket.server().lockWindows()).hasSize(1);
+    assertThat(beforeBackup).as("pushes ran before the backup").isGreaterThanOrEqualTo(clones.size());
+    assertThat(pushes.get()).as("pushes ran during the backup's live phase").isGreaterThan(beforeBackup);
+    awaitNoNodeProcess();
+
+    for (SshNodes.Node n : nodes.nodes) {
+      Files.move(n.home(), n.home().resolveSibling("home.orig"));
+    }
+    Run restore = bbdiy("restore", "latest", "--target-home", temp.resolve("restored").toString());
+    assertThat(restore.code()).as(restore.all()).isZero();
+    for (SshNodes.Node n : nodes.nodes) {
+      List<Path> repos = Git.repositories(n.home().resolve("shared/data/repositories"));
+      assertThat(repos).as(n.name()).hasSize(2);
+      for (Path repo : repos) {
+        assertThat(Git.fsck(repo)).as("git fsck of %s", repo).isEmpty();
+        // restored where it was: the pushes were keyed by this path
+        List<String> commits = pushed.getOrDefault(repo, List.of());
+        assertThat(commits).as("pushes reached %s", repo).isNotEmpty();
+        for (String sha : commits) {
+          Git.run(repo, "cat-file", "-e", sha + "^{commit}");
+        }
+        assertThat(Git.run(repo, "rev-parse", "refs/heads/live").strip()).as("%s's live branch", repo)
+            .isEqualTo(commits.get(commits.size() - 1));
+      }
+    }
+  }
+
+  @Test
+  void a_node_whose_disk_fills_up_fails_the_run_names_the_node_and_disk_and_leaves_nothing() throws Exception {
+    // 65 MiB passes preflight (which wants 64 MiB free); n2's Mesh home holds 70 MiB, so its copy fills the disk.
+    SshNodes.Node n2 = nodes.nodes.get(1);
+    Path small = mountTmpfs(temp.resolve("nodework").resolve(n2.name()), "65m");
+    byte[] noise = new byte[70 << 20];
+    new java.util.Random(17).nextBytes(noise);
+    Files.write(Files.createDirectories(n2.home().resolve("shared/data/attachments")).resolve("large.bin"), noise);
+    noise = null;
+
+    Run backup = bbdiy("backup");
+
+    assertThat(backup.code()).as(backup.all()).isNotZero();
+    assertThat(backup.err()).as(backup.all()).contains("Mesh node n2", small.toString()).containsIgnoringCase(
+        "no space left");
+    assertThat(bitbucket.server().isLocked()).as("Bitbucket is left unlocked").isFalse();
+    awaitNoNodeProcess();
+    assertNothingStored();
+    // The copy provider's working copy is a mirror kept for the next pass: whole files of the home only, and the
+    // file cut off by the full disk is gone, so the disk is not left full.
+    for (SshNodes.Node n : nodes.nodes) {
+      Path mirror = temp.resolve("nodework").resolve(n.name()).resolve("bitbucket-home");
+      for (Path f : leftovers(temp.resolve("nodework").resolve(n.name()))) {
+        assertThat(f).as("%s holds only its mirror", n.name()).startsWith(mirror);
+        Path source = n.home().resolve(mirror.relativize(f).toString());
+        assertThat(Files.size(f)).as("%s is a whole file", f).isEqualTo(Files.size(source));
+      }
+    }
+    assertThat(Files.getFileStore(small).getUsableSpace()).as("the full disk was freed").isGreaterThan(60L << 20);
+  }
+
+  @Test
+  void a_node_whose_disk_is_too_small_is_refused_in_preflight_before_the_lock() throws Exception {
+    SshNodes.Node n2 = nodes.nodes.get(1);
+    Path small = mountTmpfs(temp.resolve("nodework").resolve(n2.name()), "2m");
+
+    Run backup = bbdiy("backup");
+
+    assertThat(backup.code()).as(backup.all()).isEqualTo(2);
+    assertThat(backup.err()).contains("Mesh node n2", "preflight", "MiB are free in " + small);
+    assertThat(bitbucket.server().lockWindows()).as("never locked").isEmpty();
+    awaitNoNodeProcess();
+    assertNothingStored();
+  }
+
+  @Test
+  void a_restore_onto_a_node_whose_disk_fills_up_names_the_node_and_tar_s_reason() throws Exception {
+    SshNodes.Node n2 = nodes.nodes.get(1);
+    byte[] noise = new byte[3 << 20];
+    new java.util.Random(17).nextBytes(noise);
+    Files.write(Files.createDirectories(n2.home().resolve("shared/data/attachments")).resolve("large.bin"), noise);
+    Run backup = bbdiy("backup");
+    assertThat(backup.code()).as(backup.all()).isZero();
+    for (SshNodes.Node n : nodes.nodes) {
+      Files.move(n.home(), n.home().resolveSibling("home.orig"));
+    }
+    mountTmpfs(n2.home(), "1m");
+
+    Run restore = bbdiy("restore", "latest", "--target-home", temp.resolve("restored").toString());
+
+    assertThat(restore.code()).as(restore.all()).isNotZero();
+    assertThat(restore.err()).as(restore.all()).contains("Mesh node n2", "extracting into " + n2.home(),
+        "its file system is full", "remove " + n2.home() + " before retrying")
+        .doesNotContain("cut off");
+    awaitNoNodeProcess();
+  }
+
+  private Path mountTmpfs(Path dir, String size) throws Exception {
+    Files.createDirectories(dir);
+    Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", dir.toString())
+        .redirectErrorStream(true).start();
+    String out = new String(mount.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(mount.waitFor()).as("this test mounts a tmpfs and needs root: " + out).isZero();
+    mounted = dir;
+    return dir;
+  }
+
+  private void assertNothingStored() throws Exception {
+    if (Files.isDirectory(temp.resolve("archives"))) {
+      try (var s = Files.list(temp.resolve("archives"))) {
+        assertThat(s.filter(p -> p.toString().endsWith(".tar.zst")).toList()).as("nothing stored").isEmpty();
+      }
+    }
+    Run list = bbdiy("list");
+    assertThat(list.out().lines().filter(l -> l.contains("bitbucket-"))).as(list.all()).isEmpty();
+  }
+
+  /** Returns the files under {@code dir} outside bbdiy's own state directory. */
+  private static List<Path> leftovers(Path dir) throws Exception {
+    if (!Files.exists(dir)) {
+      return List.of();
+    }
+    try (var s = Files.walk(dir)) {
+      return s.filter(Files::isRegularFile).filter(p -> !dir.relativize(p).startsWith(".bbdiy")).toList();
     }
   }
 
   /** Whether the run is in {@code phase}, from the simulator's lock and the node processes. */
   private boolean inPhase(String phase) throws Exception {
     boolean nodesUp = nodes.nodePids().size() == 3;
+    // Every node has entered the phase (its scripted provider logs each call): node processes up is not enough,
+    // under load a node can still be in preflight and then has nothing to abort.
+    for (String n : List.of("n1", "n2", "n3")) {
+      Path calls = temp.resolve("nodework").resolve(n).resolve("scripted-calls.log");
+      nodesUp &= Files.exists(calls) && Files.readString(calls).contains(phase);
+    }
     switch (phase) {
       case "prepare":
         return nodesUp && bitbucket.server().lockWindows().isEmpty() && !bitbucket.server().isLocked();

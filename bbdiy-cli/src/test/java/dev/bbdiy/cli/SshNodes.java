@@ -119,7 +119,10 @@ final class SshNodes implements AutoCloseable {
     Map<String, Long> out = new java.util.TreeMap<>();
     try (var s = Files.list(pids)) {
       for (Path p : s.toList()) {
-        out.put(p.getFileName().toString(), Long.parseLong(Files.readString(p).strip()));
+        String pid = Files.readString(p).strip();
+        if (!pid.isEmpty()) { // empty while the node command is still writing it
+          out.put(p.getFileName().toString(), Long.parseLong(pid));
+        }
       }
     }
     return out;

@@ -287,8 +287,17 @@ public final class NodeServer {
     if (Files.isSymbolicLink(target) || !Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
       throw BbdiyException.refused("Restore target " + target + " is not a directory");
     }
-    Process tar = start(List.of("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner",
-        "--strip-components=1", "--no-overwrite-dir", "--", "bitbucket-home"), null);
+    Process tar;
+    try {
+      tar = new ProcessBuilder("tar", "-x", "-f", "-", "-C", target.toString(), "--numeric-owner",
+          "--strip-components=1", "--keep-old-files", "--", "bitbucket-home").redirectErrorStream(false).start();
+    } catch (IOException e) {
+      throw BbdiyException.configuration("cannot run tar on the node (" + e.getMessage() + "): apt-get install tar");
+    }
+    StringBuilder tarErrors = new StringBuilder();
+    Thread errors = new Thread(() -> collect(tar, tarErrors), "bbdiy-node-tar-stderr");
+    errors.setDaemon(true);
+    errors.start();
     OutputStream stdin = tar.getOutputStream();
     sink = stdin;
     answer(Map.of("ok", Boolean.TRUE, "id", req.getOrDefault("id", 0L), "data", Map.of("ready", Boolean.TRUE)));
@@ -307,12 +316,17 @@ public final class NodeServer {
       // tar's exit code says whether it got everything
     }
     if (end == EOF || !"end".equals(end.get("op"))) {
+      String failed = tarFailure(tar, errors, tarErrors);
       tar.destroyForcibly();
       requests.add(EOF);
-      throw BbdiyException.provider("mesh", "the restore stream was cut off; " + target + " is incomplete: remove"
-          + " it before retrying", null);
+      throw BbdiyException.provider("mesh", failed.isEmpty() ? "the restore stream was cut off; " + target
+          + " is incomplete: remove it before retrying" : extractFailed(target, failed), null);
     }
-    finish(tar, "tar -x");
+    try {
+      finish(tar, "tar -x");
+    } catch (BbdiyException e) {
+      throw BbdiyException.provider("mesh", extractFailed(target, tarFailure(tar, errors, tarErrors)), e);
+    }
     int removed = GitLockFiles.removeStale(target, NodeContexts.reporter(out));
     return Map.of("target", target.toString(), "staleLocksRemoved", (long) removed);
   }
@@ -327,6 +341,54 @@ public final class NodeServer {
     } catch (IOException e) {
       throw BbdiyException.configuration("cannot run " + cmd.get(0) + " on the node (" + e.getMessage()
           + "): apt-get install " + cmd.get(0));
+    }
+  }
+
+  /** Reads the first 2000 characters of {@code tar}'s stderr into {@code into}, the rest is dropped. */
+  private static void collect(Process tar, StringBuilder into) {
+    try (var r = new java.io.BufferedReader(new java.io.InputStreamReader(tar.getErrorStream(),
+        java.nio.charset.StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = r.readLine()) != null) {
+        synchronized (into) {
+          if (into.length() < 2000) {
+            into.append(into.length() == 0 ? "" : "; ").append(Frames.shorten(line));
+          }
+        }
+      }
+    } catch (IOException ignored) {
+      // tar is gone: what it said so far is kept
+    }
+  }
+
+  /** Says that extracting into {@code target} failed, whether its disk is full, what to do, then tar's words. */
+  private static String extractFailed(Path target, String tarFailure) {
+    String full = "";
+    try {
+      long free = Files.getFileStore(target).getUsableSpace();
+      if (free < (1L << 20)) {
+        full = ", its file system is full (" + (free >> 10) + " KiB free)";
+      }
+    } catch (IOException e) {
+      // no hint
+    }
+    return "extracting into " + target + " failed" + full + ": remove " + target + " before retrying ("
+        + (tarFailure.isEmpty() ? "tar failed" : tarFailure) + ")";
+  }
+
+  /** Returns why tar failed ("tar exited with code N: its messages"), or "" while it still runs or succeeded. */
+  private static String tarFailure(Process tar, Thread errors, StringBuilder messages) {
+    try {
+      if (!tar.waitFor(2, TimeUnit.SECONDS) || tar.exitValue() == 0) {
+        return "";
+      }
+      errors.join(2000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+    synchronized (messages) {
+      return "tar exited with code " + tar.exitValue() + (messages.length() == 0 ? "" : ": " + messages);
     }
   }
 

@@ -38,6 +38,7 @@ public final class NodeSession implements AutoCloseable {
   private final Frames.Out out;
   private final LinkedBlockingQueue<Map<String, Object>> answers = new LinkedBlockingQueue<>();
   private final Deque<String> stderr = new ArrayDeque<>();
+  private volatile @Nullable Thread stderrReader;
   private final ProgressReporter progress;
   private volatile @Nullable OutputStream sink;
   private volatile @Nullable String broken;
@@ -162,6 +163,7 @@ public final class NodeSession implements AutoCloseable {
       }
     }, "bbdiy-mesh-" + node.name() + "-stderr");
     err.setDaemon(true);
+    stderrReader = err;
     err.start();
   }
 
@@ -299,7 +301,14 @@ public final class NodeSession implements AutoCloseable {
   private void waitForExit(Duration d) {
     try {
       process.waitFor(d.toMillis(), TimeUnit.MILLISECONDS);
-      Thread.sleep(50); // lets the stderr reader take the last line
+      // ssh's last words (a changed host key...) must be read before they are judged: under load a fixed pause
+      // was not enough. Its stderr ends when ssh exits; bounded in case a child still holds it.
+      Thread reader = stderrReader;
+      if (reader != null && !process.isAlive()) {
+        reader.join(2000);
+      } else {
+        Thread.sleep(50);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
