@@ -74,6 +74,12 @@ final class BackupReading implements Closeable {
   private final Path actualFile;
   private final DataOutputStream actual;
   private final AsyncDigest sha256 = new AsyncDigest("bbdiy-sha256-read", 16, 1 << 20);
+  /**
+   * One read buffer for every file entry (entries are read one at a time, and the digest copies what it gets).
+   * A buffer allocated per entry zeroed 1 MiB for every file: at a million small files, verify took five times as
+   * long as the archive phase.
+   */
+  private final byte[] buffer = new byte[1 << 20];
   private final List<String> problems = new ArrayList<>();
   private final String verb;
   private @Nullable Path manifestFile;
@@ -240,7 +246,6 @@ final class BackupReading implements Closeable {
   /** Reads a file entry's content from {@code source}, hashing it and writing it to its target. */
   void file(String name, int mode, long mtime, long uid, long gid, Content source) throws IOException {
     Extractor.FileEntry target = extractor == null ? null : extractor.openFile(name);
-    byte[] buffer = new byte[1 << 20];
     long size = 0;
     boolean done = false;
     try {

@@ -332,6 +332,7 @@ public final class DirectoryArchiver implements Archiver {
    */
   private BackupReading.Outcome read(BackupId id, @Nullable ExtractionPlan plan, RunContext ctx) {
     Path root = backup(id);
+    ByteBuffer buffer = ByteBuffer.allocate(BUFFER); // one for every file: entries are read one at a time
     try (BackupReading reading = new BackupReading(plan, tempDir, ctx.progress(), ctx.cancellation())) {
       HardLinks links = new HardLinks();
       new TreeWalker(ctx.cancellation()).walkAll(root, Set.of(BackupLayout.MANIFEST), (path, rel, meta) -> {
@@ -356,7 +357,6 @@ public final class DirectoryArchiver implements Archiver {
               break;
             }
             try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-              ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
               reading.file(name, meta.mode(), meta.mtimeSeconds(), uid, gid, b -> {
                 buffer.clear();
                 buffer.limit(Math.min(b.length, buffer.capacity()));
