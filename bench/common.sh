@@ -11,6 +11,6 @@ fi
 bench() { java -Xmx256m --add-opens java.base/sun.nio.fs=ALL-UNNAMED -cp "$JAR:$TESTKIT" "$ROOT/bench/Bench.java" "$@"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a !~ /^[0-9.]+$/) printf "n/a"; else printf "%.2f", a / b }'; }
 ratio4() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.5f", a / b }'; }
 field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }

@@ -7,7 +7,8 @@
 #  3. the restore of a ~1 GB home with a pgbench database (home extracted, database loaded while it is) against
 #     `zstd -dc | tar -x` then `pg_restore -j` by hand;
 #  4. the archive phase at 1 and 2 million files with a 64 MB heap (it must complete) and a 256 MB one: peak RSS.
-# Usage: bench/scale.sh [files, default 1000000]; RESTORE_MB (default 1000) and PGBENCH_SCALE (default 30) size the
+# Usage: bench/scale.sh [files, default 1000000]; CHANGES (default "0.01 0.1"), NO_JOURNAL=0 and RESTORE=0 leave
+# parts out (a shorter run); RESTORE_MB (default 1000) and PGBENCH_SCALE (default 30) size the
 # restore part. Needs PostgreSQL on 127.0.0.1:5432 with trust for postgres.
 # Work directory: $BENCH_DIR (default /tmp/bbdiy-bench-scale), about 12 GB at 2 million files.
 source "$(dirname "$0")/common.sh"
@@ -45,11 +46,13 @@ rsync_second() { # $1 fraction -> seconds of the second rsync pass
   local t; t=$(now); rsync -a --delete "$SRC/" "$OUT/rsync/"; elapsed "$t"
 }
 declare -A cap rs
-for f in 0.01 0.1; do
+for f in ${CHANGES:-0.01 0.1}; do
   rs[$f]=$(rsync_second "$f"); echo "rsync second pass, $f changed: ${rs[$f]}s"
   r=$(locked "$f" copy.journal=true); echo "journal, $f changed: $r"; cap[$f]=$(echo "$r" | field capture)
 done
-r=$(locked 0.01 copy.journal=false); echo "no journal, 0.01 changed: $r"; cap[off]=$(echo "$r" | field capture)
+if [ "${NO_JOURNAL:-1}" = 1 ]; then
+  r=$(locked 0.01 copy.journal=false); echo "no journal, 0.01 changed: $r"; cap[off]=$(echo "$r" | field capture)
+fi
 rm -rf "$SRC" "$OUT/rsync"
 
 # 2. The archive phase on the copy the last pass made, against tar | zstd on the same tree.
@@ -79,7 +82,9 @@ echo "archive phase, 64 MB heap, $((FILES * 2)) files: peak RSS $((rss2 / 1024))
 rss256b=$(field rss_kb < "$OUT/rss256b"); rm -f "$OUT/bbdiy2.tar.zst"
 echo "archive phase, 256 MB heap, $((FILES * 2)) files: peak RSS $((rss256b / 1024)) MB"
 
-# 3. Restore of a ~1 GB home with a pgbench database.
+# 3. Restore of a ~1 GB home with a pgbench database. (RESTORE=0 leaves it out)
+restore=n/a manual=n/a dbsize=n/a
+if [ "${RESTORE:-1}" = 1 ]; then
 RH="$OUT/restore"; rm -rf "$RH"; mkdir -p "$RH"
 bench generate-git-home "$RH/home" "${RESTORE_MB:-1000}" >/dev/null
 db=bbdiy_bench_restore
@@ -99,12 +104,13 @@ manual=$(elapsed "$t")
 dbsize=$(psql "${PG[@]}" -tAc "SELECT pg_size_pretty(pg_database_size('$db'))" postgres)
 for d in "$db" "${db}_bbdiy" "${db}_manual"; do dropdb "${PG[@]}" --if-exists "$d"; done
 rm -rf "$RH"
+fi
 
 cat <<REPORT
 home: $FILES loose objects, $(du -sb "$HOME1" | cut -f1) bytes; $(nproc) cores; heap capped at 256 MB
-locked pass, 1 % changed:   copy ${cap[0.01]}s   rsync second pass ${rs[0.01]}s   ratio $(ratio "${cap[0.01]}" "${rs[0.01]}")x (target <= 0.1x and <= 1 s)
-locked pass, 10 % changed:  copy ${cap[0.1]}s   rsync second pass ${rs[0.1]}s   ratio $(ratio "${cap[0.1]}" "${rs[0.1]}")x
-locked pass, 1 %, no journal: copy ${cap[off]}s   ratio to rsync $(ratio "${cap[off]}" "${rs[0.01]}")x
+locked pass, 1 % changed:   copy ${cap[0.01]:-n/a}s   rsync second pass ${rs[0.01]:-n/a}s   ratio $(ratio "${cap[0.01]:-0}" "${rs[0.01]:-0}")x (target <= 0.1x and <= 1 s)
+locked pass, 10 % changed:  copy ${cap[0.1]:-n/a}s   rsync second pass ${rs[0.1]:-n/a}s   ratio $(ratio "${cap[0.1]:-0}" "${rs[0.1]:-0}")x
+locked pass, 1 %, no journal: copy ${cap[off]:-n/a}s   ratio to rsync $(ratio "${cap[off]:-0}" "${rs[0.01]:-0}")x
 archive phase: bbdiy ${archive}s   tar | zstd -T0 -1 ${tzstd}s   ratio $(ratio "$archive" "$tzstd")x (target <= 1.3x)
 verify: ${verify}s   against bbdiy's archive phase ${archive}s   ratio $(ratio "$verify" "$archive")x (target <= 1x)
 restore, 1 GB home + ${dbsize} database: bbdiy ${restore}s   zstd -dc | tar -x, then pg_restore -j $JOBS: ${manual}s   ratio $(ratio "$restore" "$manual")x (target <= 0.7x)
