@@ -1,11 +1,8 @@
 package dev.bbdiy.snapshot;
 
-import dev.bbdiy.api.BbdiyException;
-import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.spi.CancellationSignal;
+import dev.bbdiy.kit.Cancellations;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -13,10 +10,9 @@ import org.jspecify.annotations.Nullable;
  * hangs. Close it when the phase is over. Thread-safe.
  */
 final class PhaseTimeout implements CancellationSignal, AutoCloseable {
-  private final List<Runnable> actions = new ArrayList<>();
+  private final Cancellations.Source signal = Cancellations.source();
   private final Registration parentRegistration;
   private final Thread timer;
-  private volatile @Nullable String reason;
   private volatile boolean timedOut;
 
   PhaseTimeout(CancellationSignal parent, Duration limit, String what) {
@@ -24,13 +20,15 @@ final class PhaseTimeout implements CancellationSignal, AutoCloseable {
       try {
         Thread.sleep(Math.max(1, limit.toMillis()));
         timedOut = true;
-        cancel(what + " did not finish within " + limit.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
+        signal.cancel(what + " did not finish within "
+            + limit.toString().substring(2).toLowerCase(java.util.Locale.ROOT));
       } catch (InterruptedException done) {
         // the phase ended in time
       }
     }, "bbdiy-command-timeout");
     timer.setDaemon(true);
-    this.parentRegistration = parent.onCancel(() -> cancel(parent.reason() == null ? "cancelled" : parent.reason()));
+    this.parentRegistration = parent.onCancel(() -> signal.cancel(parent.reason() == null ? "cancelled"
+        : parent.reason()));
     timer.start();
   }
 
@@ -38,50 +36,24 @@ final class PhaseTimeout implements CancellationSignal, AutoCloseable {
     return timedOut;
   }
 
-  private void cancel(String why) {
-    List<Runnable> run;
-    synchronized (this) {
-      if (reason != null) {
-        return;
-      }
-      reason = why;
-      run = new ArrayList<>(actions);
-    }
-    run.forEach(Runnable::run);
-  }
-
   @Override
   public boolean isCancelled() {
-    return reason != null;
+    return signal.isCancelled();
   }
 
   @Override
   public @Nullable String reason() {
-    return reason;
+    return signal.reason();
   }
 
   @Override
   public void throwIfCancelled() {
-    String r = reason;
-    if (r != null) {
-      throw new BbdiyException(ErrorCode.INTERRUPTED, "Cancelled: " + r);
-    }
+    signal.throwIfCancelled();
   }
 
   @Override
   public Registration onCancel(Runnable action) {
-    synchronized (this) {
-      if (reason == null) {
-        actions.add(action);
-        return () -> {
-          synchronized (PhaseTimeout.this) {
-            actions.remove(action);
-          }
-        };
-      }
-    }
-    action.run();
-    return () -> {};
+    return signal.onCancel(action);
   }
 
   @Override

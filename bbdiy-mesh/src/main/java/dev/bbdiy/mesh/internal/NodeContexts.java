@@ -3,7 +3,6 @@ package dev.bbdiy.mesh.internal;
 import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BbdiyException;
 import dev.bbdiy.api.BitbucketInstance;
-import dev.bbdiy.api.ErrorCode;
 import dev.bbdiy.api.Phase;
 import dev.bbdiy.api.spi.CancellationSignal;
 import dev.bbdiy.api.spi.ProgressReporter;
@@ -14,10 +13,7 @@ import dev.bbdiy.kit.PrivateFiles;
 import dev.bbdiy.kit.Reasons;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import org.jspecify.annotations.Nullable;
 
 /** The contexts the node's home provider runs with, and the node's cancellation (its input ending). */
 final class NodeContexts {
@@ -98,55 +94,6 @@ final class NodeContexts {
           return true;
         }
       };
-    }
-  }
-
-  /** Cancelled once, when the coordinator's session ends. */
-  static final class Signal implements CancellationSignal {
-    private final List<Runnable> actions = new CopyOnWriteArrayList<>();
-    private volatile @Nullable String reason;
-
-    void cancel(String why) {
-      synchronized (this) {
-        if (reason != null) {
-          return;
-        }
-        reason = why;
-      }
-      for (Runnable r : actions) {
-        try {
-          r.run();
-        } catch (RuntimeException ignored) {
-          // the others still run
-        }
-      }
-    }
-
-    @Override
-    public boolean isCancelled() {
-      return reason != null;
-    }
-
-    @Override
-    public @Nullable String reason() {
-      return reason;
-    }
-
-    @Override
-    public void throwIfCancelled() {
-      String r = reason;
-      if (r != null) {
-        throw new BbdiyException(ErrorCode.INTERRUPTED, "Cancelled: " + r);
-      }
-    }
-
-    @Override
-    public Registration onCancel(Runnable action) {
-      actions.add(action);
-      if (reason != null) {
-        action.run();
-      }
-      return () -> actions.remove(action);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.bbdiy.mesh.internal;
 
+import dev.bbdiy.kit.Cancellations;
 import dev.bbdiy.api.Artifact;
 import dev.bbdiy.api.BackupId;
 import dev.bbdiy.api.BbdiyException;
@@ -37,7 +38,7 @@ public final class NodeServer {
   private final String toolVersion;
   private final Frames.In in;
   private final Frames.Out out;
-  private final NodeContexts.Signal signal = new NodeContexts.Signal();
+  private final Cancellations.Source signal = Cancellations.source(); // cancelled when the session ends
   private final LinkedBlockingQueue<Map<String, Object>> requests = new LinkedBlockingQueue<>();
   private volatile @Nullable OutputStream sink;
   private @Nullable HomeSnapshotter snapshotter;
